@@ -1,0 +1,90 @@
+"""tf.data pipelines over an ImageData: training batches, test batches, binarization.
+
+Training batches are a pure function of (seed, step): batch `s` holds the images at
+positions `k*batch .. (k+1)*batch` of epoch `s // steps_per_epoch`'s permutation, and
+dynamic binarization draws with the stateless seed (seed, s). Resuming at step s therefore
+continues exactly the stream an uninterrupted run would have seen, with no iterator state
+to checkpoint.
+
+Binarization (`binarize`):
+  dynamic: each pixel ~ Bernoulli(grey / 255), resampled every time an image is drawn.
+  static:  sampled once with the fixed seed STATIC_SEED, the same in every run.
+  none:    grey levels / 255 in [0, 1], as in Eric Jang's code.
+The test split of a binarized run is always binarized once with TEST_SEED, so that test
+figures are reproducible and comparable across runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from data.base import ImageData
+
+STATIC_SEED = 20150219  # DRAW's arXiv date; any fixed number would do
+TEST_SEED = 20161110  # the report's date
+_BINARIZE_STREAM = 0x5EED  # separates the binarization stream from the order stream
+
+
+def binarize_once(images: np.ndarray, seed: int, chunk: int = 10000) -> np.ndarray:
+    """One fixed Bernoulli(grey / 255) sample of uint8 images, as uint8 0 or 255."""
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(images)
+    for start in range(0, len(images), chunk):
+        block = images[start : start + chunk]
+        uniform = rng.random(block.shape, dtype=np.float32)
+        out[start : start + chunk] = np.where(uniform * 255.0 < block, 255, 0)
+    return out
+
+
+def _to_float(images):
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def train_batches(
+    data: ImageData, batch_size: int, seed: int, binarize: str, start_step: int = 0
+) -> tf.data.Dataset:
+    """Endless training batches from `start_step` on.
+
+    Yields `(x [batch, H, W, C] float32 in [0, 1], labels [batch] int32)`.
+    """
+    images = data.train_images
+    if binarize == "static":
+        images = binarize_once(images, STATIC_SEED)
+    n = len(images)
+    if batch_size > n:
+        raise ValueError(f"batch size {batch_size} exceeds the {n} training images")
+    steps_per_epoch = n // batch_size
+    images = tf.constant(images)
+    labels = tf.constant(data.train_labels)
+
+    def batch_at(step):
+        epoch = step // steps_per_epoch
+        k = step % steps_per_epoch
+        order_key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=order_key))
+        index = order[k * batch_size : (k + 1) * batch_size]
+        x = _to_float(tf.gather(images, index))
+        if binarize == "dynamic":
+            key = tf.stack([tf.constant(seed ^ _BINARIZE_STREAM, tf.int64), step])
+            x = tf.cast(tf.random.stateless_uniform(tf.shape(x), seed=key) < x, tf.float32)
+        return x, tf.gather(labels, index)
+
+    steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
+    batches = steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def test_images(data: ImageData, binarize: str) -> np.ndarray:
+    """The test split as the model sees it: float32 `[n, H, W, C]` in [0, 1]."""
+    images = data.test_images
+    if binarize != "none":
+        images = binarize_once(images, TEST_SEED)
+    return images.astype(np.float32) / 255.0
+
+
+def test_batches(data: ImageData, batch_size: int, binarize: str) -> tf.data.Dataset:
+    """The whole test split in order, last batch possibly smaller: `(x, labels)`."""
+    x = test_images(data, binarize)
+    dataset = tf.data.Dataset.from_tensor_slices((x, data.test_labels))
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,16 @@
+"""Dataset name -> loader."""
+
+from __future__ import annotations
+
+from data import mnist
+from data.base import ImageData
+from draw.errors import DrawError
+
+LOADERS = {"mnist": mnist.load}
+
+
+def load_dataset(config) -> ImageData:
+    """Loads config.dataset from config.data_source / config.data_dir."""
+    if config.dataset not in LOADERS:
+        raise DrawError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(LOADERS)}")
+    return LOADERS[config.dataset](config.data_source, config.data_dir)

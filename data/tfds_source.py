@@ -1,0 +1,58 @@
+"""Loading a dataset through tensorflow-datasets, failing fast and clearly when offline."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+
+from draw.errors import DrawError
+
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def can_reach(host: tuple[str, int], timeout: float = 5.0) -> bool:
+    try:
+        socket.create_connection(host, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_tfds_arrays(name: str, data_dir: str = "", splits=("train", "test")) -> dict:
+    """{split: (images uint8 [n, H, W, C], labels [n])} from tfds dataset `name`.
+
+    A copy already prepared in data_dir (or tfds' default folder) is used as it is;
+    otherwise tfds downloads it, which needs the network: without it, a DrawError comes at
+    once instead of tfds' minutes of retries.
+    """
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir or None)
+        if not builder.is_prepared():
+            if not can_reach(DOWNLOAD_HOST):
+                raise DrawError(
+                    f"tensorflow-datasets has no prepared copy of {name} in "
+                    f"{builder.data_dir_root} and cannot download it (no network); "
+                    "use --data_source=files with --data_dir"
+                )
+            builder.download_and_prepare()
+        arrays = {}
+        for split in splits:
+            dataset = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+            images, labels = tfds.as_numpy(dataset)
+            arrays[split] = (np.asarray(images, np.uint8), np.asarray(labels))
+        return arrays
+    except DrawError:
+        raise
+    except Exception as e:  # tfds raises many types when offline or misconfigured
+        raise DrawError(
+            f"tensorflow-datasets could not load {name} ({_first_line(e)}); "
+            "use --data_source=files with --data_dir"
+        ) from None

@@ -1,0 +1,65 @@
+"""What the three scripts share around their main(): quiet TensorFlow, one-line errors.
+
+Import this module before TensorFlow. `run(main)` parses the shared flags with absl and
+turns a DrawError into one line on stderr and exit status 2; with --verbose, TensorFlow's
+logs and full tracebacks are shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+VERBOSE = any(arg in ("--verbose", "--verbose=true", "--verbose=True") for arg in sys.argv)
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up chatter (printed before its logging is
+    configured, so TF_CPP_MIN_LOG_LEVEL cannot silence it) sent to /dev/null."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+    tf.get_logger().setLevel("ERROR")
+
+
+if not VERBOSE:
+    _import_tensorflow_quietly()
+
+from absl import app, logging  # noqa: E402
+
+from draw.errors import DrawError  # noqa: E402
+from draw.flags import define_flags  # noqa: E402
+
+
+def run(main) -> None:
+    """absl's app.run(main) with the shared flags defined and DrawError made one line."""
+    define_flags()
+    if not VERBOSE:
+        logging.set_verbosity(logging.ERROR)
+    program = os.path.basename(sys.argv[0])
+
+    def guarded(argv):
+        try:
+            if len(argv) > 1:
+                raise DrawError(f"unexpected arguments {argv[1:]}; flags are --name=value")
+            main(argv)
+        except DrawError as e:
+            if VERBOSE:
+                raise
+            print(f"{program}: error: {e}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print(f"{program}: interrupted", file=sys.stderr)
+            sys.exit(130)
+
+    app.run(guarded)

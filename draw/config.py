@@ -1,0 +1,131 @@
+"""The one configuration object of a DRAW run, its presets and its validation.
+
+Every field has a default and a help text; `draw.flags` turns the fields into the absl
+flags shared by train.py, generate.py and evaluate.py, so the vocabulary is defined once,
+here. A field's `role` says how it behaves when a run directory already exists:
+
+- "model": defines the trained model or its data; it is stored in the run's config.json
+  and a value given on the command line that contradicts the stored one is an error.
+- "train": how training proceeds (batch size, learning rate, iterations, logging); the
+  newest value is used and stored, so `train.py --logdir=RUN --train_iters=N` extends a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from draw.errors import DrawError
+
+
+def _field(default, help, role="model", choices=None):
+    return field(default=default, metadata={"help": help, "role": role, "choices": choices})
+
+
+@dataclass
+class DrawConfig:
+    # Data.
+    dataset: str = _field("mnist", "Dataset to model.", choices=("mnist",))
+    binarize: str = _field(
+        "dynamic",
+        "MNIST binarization: dynamic (resampled each time an image is drawn), static "
+        "(sampled once with a fixed seed) or none (grey levels, as in Eric Jang's code).",
+        choices=("dynamic", "static", "none"),
+    )
+    data_source: str = _field(
+        "auto",
+        "Where the data comes from: files (the raw files in --data_dir), tfds "
+        "(tensorflow-datasets, downloads when online), embedded (MNIST copy shipped in the "
+        "package) or auto (files if --data_dir is given, else the dataset's default).",
+        role="train",
+        choices=("auto", "files", "tfds", "embedded"),
+    )
+    data_dir: str = _field("", "Folder holding the raw dataset files.", role="train")
+    # Model: DESIGN.md section 3.
+    T: int = _field(10, "Number of DRAW steps (glimpses).")
+    enc_size: int = _field(256, "Encoder LSTM units.")
+    dec_size: int = _field(256, "Decoder LSTM units.")
+    z_size: int = _field(10, "Latent units per step.")
+    read_n: int = _field(5, "Read glimpse grid size N (N x N).")
+    write_n: int = _field(5, "Write glimpse grid size N (N x N).")
+    read_attn: bool = _field(True, "Read with the Gaussian attention window.")
+    write_attn: bool = _field(True, "Write with the Gaussian attention window.")
+    # Training.
+    batch_size: int = _field(100, "Training minibatch size.", role="train")
+    learning_rate: float = _field(1e-3, "Adam learning rate.", role="train")
+    beta_1: float = _field(0.5, "Adam beta_1.", role="train")
+    clipnorm: float = _field(5.0, "Per-variable gradient norm clip.", role="train")
+    train_iters: int = _field(10000, "Total training iterations of the run.", role="train")
+    seed: int = _field(0, "Seed of the initial weights, data order and noise.")
+    log_every: int = _field(100, "Iterations between progress lines and scalar summaries.", "train")
+    image_every: int = _field(1000, "Iterations between image summaries.", role="train")
+    checkpoint_every: int = _field(1000, "Iterations between checkpoints.", role="train")
+    keep_checkpoints: int = _field(3, "Checkpoints kept in the run directory.", role="train")
+    jit_compile: bool = _field(
+        False, "Compile the train/test steps with XLA (see README: slower on CPU).", "train"
+    )
+    preset: str = _field(
+        "jang",
+        "Named setup: jang (Eric Jang's draw.py), paper_mnist (DRAW paper: T=64, z=100, "
+        "read 2x2, write 5x5).",
+        choices=("jang", "paper_mnist"),
+    )
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DrawConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DrawError(f"unknown configuration keys {unknown}")
+        return cls(**values)
+
+    def replace(self, **changes) -> DrawConfig:
+        return dataclasses.replace(self, **changes)
+
+
+# Values that differ from the dataclass defaults (which are the jang preset).
+PRESETS: dict[str, dict] = {
+    "jang": {},
+    "paper_mnist": {"T": 64, "z_size": 100, "read_n": 2, "write_n": 5},
+}
+
+
+def fields_with_role(role: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(DrawConfig) if f.metadata["role"] == role]
+
+
+def make_config(preset: str = "jang", **overrides) -> DrawConfig:
+    """The preset's configuration with `overrides` applied, validated."""
+    if preset not in PRESETS:
+        raise DrawError(f"--preset={preset} is not one of {', '.join(PRESETS)}")
+    config = DrawConfig(preset=preset, **{**PRESETS[preset], **overrides})
+    validate(config)
+    return config
+
+
+def validate(config: DrawConfig) -> None:
+    """Raises DrawError with one clear sentence for the first invalid value."""
+    for f in dataclasses.fields(config):
+        choices = f.metadata["choices"]
+        value = getattr(config, f.name)
+        if choices and value not in choices:
+            raise DrawError(f"--{f.name}={value} is not one of {', '.join(choices)}")
+    positive = ("T", "enc_size", "dec_size", "z_size", "read_n", "write_n", "batch_size")
+    for name in positive + ("train_iters", "log_every", "image_every", "checkpoint_every"):
+        if getattr(config, name) <= 0:
+            raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
+    if config.keep_checkpoints <= 0:
+        raise DrawError(f"--keep_checkpoints must be positive, got {config.keep_checkpoints}")
+    for name, attn in (("read_n", config.read_attn), ("write_n", config.write_attn)):
+        if attn and getattr(config, name) < 2:
+            raise DrawError(
+                f"--{name} must be at least 2 with attention, got {getattr(config, name)}"
+            )
+    if not config.learning_rate > 0:
+        raise DrawError(f"--learning_rate must be positive, got {config.learning_rate}")
+    if config.data_source == "files" and not config.data_dir:
+        raise DrawError("--data_source=files needs --data_dir")

@@ -1,0 +1,59 @@
+"""The absl flag vocabulary shared by train.py, generate.py and evaluate.py.
+
+The flags are generated from the fields of `draw.config.DrawConfig`, so a new setting is
+added in one place. Only flags given explicitly on the command line override the preset
+or the run's stored configuration (`explicit_config_values`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from absl import flags
+
+from draw.config import DrawConfig
+
+FLAGS = flags.FLAGS
+
+_DEFINE_BY_TYPE = {
+    "int": flags.DEFINE_integer,
+    "float": flags.DEFINE_float,
+    "bool": flags.DEFINE_boolean,
+    "str": flags.DEFINE_string,
+}
+
+
+def define_flags(flag_values=FLAGS) -> None:
+    """Defines one flag per DrawConfig field plus the run flags; safe to call twice."""
+    if "logdir" in flag_values:
+        return
+    for f in dataclasses.fields(DrawConfig):
+        help_text = f.metadata["help"]
+        if f.metadata["choices"]:
+            help_text += f" One of: {', '.join(f.metadata['choices'])}."
+        _DEFINE_BY_TYPE[f.type](f.name, f.default, help_text, flag_values=flag_values)
+    flags.DEFINE_string(
+        "logdir",
+        "",
+        "Run directory: config.json, checkpoints, TensorBoard events, outputs. "
+        "Default: runs/<dataset>_<preset>.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "checkpoint",
+        "",
+        "A named checkpoint (path prefix) instead of the run's latest.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
+        "verbose", False, "Show TensorFlow logs and full tracebacks.", flag_values=flag_values
+    )
+
+
+def explicit_config_values(flag_values=FLAGS) -> dict:
+    """The DrawConfig fields the user gave on the command line, as {name: value}."""
+    return {
+        f.name: flag_values[f.name].value
+        for f in dataclasses.fields(DrawConfig)
+        if flag_values[f.name].present
+    }

@@ -1,0 +1,185 @@
+"""The training loop: compiled steps, progress lines, TensorBoard, checkpoints, resume.
+
+The loop is a plain Python loop over compiled `model.train_step` calls (one call per
+iteration; the T-step recurrence is inside the compiled function), so that the step
+counter, the checkpoints and the data stream stay under exact control: training batch s
+is a pure function of (seed, s) (see data.pipeline), and the checkpoint holds the model,
+the optimizer and the step, so a resumed run continues exactly where the last
+checkpoint left it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data import pipeline
+from draw.errors import DrawError
+from draw.evaluation import evaluate_bound
+from draw.images import image_grid
+from draw.run_dir import RunDir, restore
+from models import build_model
+
+NUM_SUMMARY_IMAGES = 64
+
+
+def make_optimizer(config) -> keras.optimizers.Optimizer:
+    """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm)."""
+    return keras.optimizers.Adam(
+        learning_rate=config.learning_rate, beta_1=config.beta_1, clipnorm=config.clipnorm
+    )
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+class Trainer:
+    """Trains config's model on data in the run directory run."""
+
+    def __init__(self, config, run: RunDir, data, stored_image_shape=None, log=print):
+        if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
+            raise DrawError(
+                f"the run in {run.path} was trained on images {tuple(stored_image_shape)}, "
+                f"but {config.dataset} gives {data.image_shape}"
+            )
+        self.config, self.run, self.data, self.log = config, run, data, log
+        keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
+        self.model = build_model(config, data.image_shape)
+        self.optimizer = make_optimizer(config)
+        self.model.compile(optimizer=self.optimizer)
+        self.optimizer.build(self.model.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, step=self.step
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint,
+            run.checkpoint_dir,
+            max_to_keep=config.keep_checkpoints,
+            step_counter=self.step,
+        )
+        jit = config.jit_compile
+        self.train_fn = tf.function(self.model.train_step, jit_compile=jit)
+        self.test_fn = tf.function(self.model.test_step, jit_compile=jit)
+        self.reconstruct_fn = tf.function(
+            lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit_compile=jit
+        )
+        self.sample_fn = tf.function(
+            lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]),
+            jit_compile=jit,
+        )
+
+    def restore_latest(self) -> int:
+        """Restores the newest checkpoint, if any; returns the step reached."""
+        latest = self.manager.latest_checkpoint
+        if latest:
+            restore(self.checkpoint, latest)
+            # A learning rate given for this invocation replaces the stored one.
+            self.optimizer.learning_rate.assign(self.config.learning_rate)
+            self.log(f"resumed from {latest} at step {int(self.step)}")
+        self.saved_step = int(self.step) if latest else None
+        return int(self.step)
+
+    def save(self) -> str:
+        self.saved_step = int(self.step)
+        return self.manager.save(checkpoint_number=self.saved_step)
+
+    def train(self) -> dict:
+        """Trains to config.train_iters and returns the test-set bound of the result."""
+        config = self.config
+        start = self.restore_latest()
+        self.run.write(config, self.data.image_shape)
+        test_batches = pipeline.test_batches(self.data, config.batch_size, config.binarize)
+        summary_images = pipeline.test_images(self.data, config.binarize)[:NUM_SUMMARY_IMAGES]
+        train_writer = tf.summary.create_file_writer(self.run.events_dir("train"))
+        test_writer = tf.summary.create_file_writer(self.run.events_dir("test"))
+        if start >= config.train_iters:
+            self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")
+        else:
+            self.log(
+                f"training {config.dataset} ({self.data.source}) {self.data.image_shape} "
+                f"from step {start} to {config.train_iters} in {self.run.path}"
+            )
+            batches = pipeline.train_batches(
+                self.data, config.batch_size, config.seed, config.binarize, start_step=start
+            )
+            self._loop(batches.take(config.train_iters - start), train_writer, summary_images)
+            if self.saved_step != int(self.step):
+                self.save()
+        results = evaluate_bound(self.model, test_batches, self.test_fn)
+        with test_writer.as_default(step=int(self.step)):
+            for name, value in results.items():
+                tf.summary.scalar(name, value)
+        self.log(
+            f"test-set bound at step {int(self.step)} ({len(self.data.test_images)} images): "
+            f"L_x + L_z = {results['loss']:.2f} nats (L_x {results['L_x']:.2f}, "
+            f"L_z {results['L_z']:.2f})"
+        )
+        return results
+
+    def _loop(self, batches, train_writer, summary_images):
+        config = self.config
+        step = int(self.step)
+        self.log("compiling the training step ...")
+        started = time.perf_counter()
+        window_start, window_steps = None, 0
+        for batch in batches:
+            logs = self.train_fn(batch)
+            self.step.assign_add(1)
+            step += 1
+            if window_start is None:
+                self.log(
+                    f"first step (tracing and compiling) took {time.perf_counter() - started:.1f}s"
+                )
+                window_start = time.perf_counter()
+            else:
+                window_steps += 1
+            if step % config.log_every == 0 or step == config.train_iters:
+                now = time.perf_counter()
+                rate = (
+                    window_steps * config.batch_size / (now - window_start) if window_steps else 0.0
+                )
+                self._log_progress(step, logs, rate, train_writer)
+                window_start, window_steps = now, 0
+            if step % config.image_every == 0:
+                self._image_summaries(step, summary_images, train_writer)
+            if step % config.checkpoint_every == 0:
+                self.save()
+
+    def _log_progress(self, step, logs, images_per_second, writer):
+        values = {name: float(value) for name, value in logs.items()}
+        if not all(np.isfinite(v) for v in values.values()):
+            raise DrawError(
+                f"non-finite loss at step {step} ({values}); the last good checkpoint is "
+                f"{self.manager.latest_checkpoint}"
+            )
+        for metric in self.model.metrics:
+            metric.reset_state()
+        remaining = (self.config.train_iters - step) * self.config.batch_size
+        eta = _format_duration(remaining / images_per_second) if images_per_second else "?"
+        self.log(
+            f"step {step:>7d}/{self.config.train_iters}  loss {values['loss']:8.2f}  "
+            f"L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}  "
+            f"grad {values['grad_norm']:8.2f}  {images_per_second:6.0f} img/s  "
+            f"eta {eta}"
+        )
+        with writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+            tf.summary.scalar("learning_rate", float(self.optimizer.learning_rate))
+            tf.summary.scalar("images_per_second", images_per_second)
+
+    def _image_summaries(self, step, summary_images, writer):
+        x = tf.constant(summary_images)
+        reconstructions = self.reconstruct_fn(x).numpy()
+        samples = self.sample_fn().numpy()
+        side_by_side = np.concatenate([summary_images, reconstructions], axis=2)
+        with writer.as_default(step=step):
+            tf.summary.image("reconstructions", image_grid(side_by_side, 8)[np.newaxis])
+            tf.summary.image("samples", image_grid(samples, 8)[np.newaxis])

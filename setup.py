@@ -1,0 +1,26 @@
+"""draw-tf2: DRAW (Gregor et al. 2015) for TensorFlow 2 / Keras 3."""
+
+from setuptools import setup
+
+setup(
+    name="draw-tf2",
+    version="0.1.0",
+    description="DRAW, the recurrent VAE with attention, in TensorFlow 2 / Keras 3",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=["draw", "models", "data"],
+    package_data={"data": ["mnist_idx/*.gz", "mnist_idx/README.md"]},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "tensorboard",
+        "tensorflow-datasets",
+        "importlib_resources",  # tfds needs it to download, but does not declare it
+        "numpy",
+        "scipy",
+        "matplotlib",
+        "absl-py",
+    ],
+    extras_require={"test": ["pytest", "hypothesis", "ruff"]},
+)

@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny configurations and tiny image data the tests make themselves."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from data.base import ImageData  # noqa: E402
+from draw.config import make_config  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
+
+
+def tiny_config(**overrides):
+    """A model small enough to train in seconds on 12x12 images."""
+    values = dict(
+        T=3,
+        enc_size=32,
+        dec_size=32,
+        z_size=4,
+        read_n=3,
+        write_n=3,
+        batch_size=20,
+        train_iters=30,
+        log_every=10,
+        image_every=10,
+        checkpoint_every=10,
+        seed=1,
+    )
+    values.update(overrides)
+    return make_config("jang", **values)
+
+
+def bar_images(n, height=12, width=12, channels=1, seed=0):
+    """uint8 `[n, H, W, C]` images of one bright horizontal or vertical bar each."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, height, width, channels), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=n).astype(np.int32)
+    for i in range(n):
+        if labels[i]:
+            images[i, rng.integers(height), :, :] = 255
+        else:
+            images[i, :, rng.integers(width), :] = 255
+    return images, labels
+
+
+@pytest.fixture
+def tiny_data():
+    train_images, train_labels = bar_images(200, seed=0)
+    test_images, test_labels = bar_images(50, seed=1)
+    return ImageData("bars", train_images, train_labels, test_images, test_labels, 2, "test")

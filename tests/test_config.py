@@ -1,0 +1,65 @@
+"""The configuration: presets, validation, the shared flags, the stored run config."""
+
+import pytest
+from absl import flags
+
+from draw.config import DrawConfig, make_config
+from draw.errors import DrawError
+from draw.flags import define_flags, explicit_config_values
+from draw.run_dir import RunDir, resolve_config
+
+
+def test_presets():
+    jang = make_config("jang")
+    assert (jang.T, jang.z_size, jang.read_n, jang.write_n, jang.enc_size) == (10, 10, 5, 5, 256)
+    assert (jang.batch_size, jang.learning_rate, jang.beta_1, jang.clipnorm) == (100, 1e-3, 0.5, 5)
+    paper = make_config("paper_mnist")
+    assert (paper.T, paper.z_size, paper.read_n, paper.write_n) == (64, 100, 2, 5)
+    assert make_config("paper_mnist", T=8).T == 8  # explicit values beat the preset
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"T": 0},
+        {"enc_size": -1},
+        {"read_n": 1},
+        {"write_n": 0},
+        {"binarize": "x"},
+        {"batch_size": 0},
+    ],
+)
+def test_invalid_values_are_errors(overrides):
+    with pytest.raises(DrawError):
+        make_config("jang", **overrides)
+
+
+def test_glimpse_of_one_is_fine_without_attention():
+    assert make_config("jang", read_attn=False, read_n=1).read_n == 1
+
+
+def test_only_explicit_flags_are_collected():
+    values = flags.FlagValues()
+    define_flags(values)
+    values(["prog", "--T=7", "--noread_attn", "--learning_rate=0.01", "--logdir=x"])
+    assert explicit_config_values(values) == {"T": 7, "read_attn": False, "learning_rate": 0.01}
+
+
+def test_every_config_field_is_a_shared_flag():
+    values = flags.FlagValues()
+    define_flags(values)
+    for name in list(DrawConfig.__dataclass_fields__) + ["logdir", "checkpoint", "verbose"]:
+        assert name in values
+
+
+def test_stored_config_rules(tmp_path):
+    run = RunDir(str(tmp_path / "run"))
+    run.write(make_config("jang", T=4), (28, 28, 1))
+    config, _, shape = resolve_config({"train_iters": 50, "T": 4}, run.path)
+    assert config.T == 4 and config.train_iters == 50 and shape == (28, 28, 1)
+    with pytest.raises(DrawError, match="contradicts"):
+        resolve_config({"z_size": 3}, run.path)
+    with pytest.raises(DrawError, match="no trained run"):
+        resolve_config({}, str(tmp_path / "elsewhere"))
+    new, new_run, shape = resolve_config({"T": 2}, str(tmp_path / "new"), new_run=True)
+    assert new.T == 2 and shape is None and not new_run.exists()
