@@ -39,10 +39,15 @@ def _format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
+def print_now(message: str) -> None:
+    """Progress lines appear at once, also when stdout is a file or a pipe."""
+    print(message, flush=True)
+
+
 class Trainer:
     """Trains config's model on data in the run directory run."""
 
-    def __init__(self, config, run: RunDir, data, stored_image_shape=None, log=print):
+    def __init__(self, config, run: RunDir, data, stored_image_shape=None, log=print_now):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
                 f"the run in {run.path} was trained on images {tuple(stored_image_shape)}, "
