@@ -1,0 +1,157 @@
+"""Pictures of a DRAW's images: PNG grids, canvas animations and glimpse boxes (Pillow).
+
+Images come in as float `[n, H, W, C]` in [0, 1]; one channel gives a grey ("L") picture,
+three an "RGB" one. Grids are `draw.images.image_grid` (1 pixel of grey between images).
+An animation has one frame per DRAW step with a bar under the grid that fills up as the
+steps go by (it also keeps consecutive frames distinct, so no GIF encoder merges them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from draw.images import image_grid
+
+PAD = 1  # pixels between images in a grid
+BAR = 2  # height of the animation's progress bar, in grid pixels
+FRAME_MS = 250  # duration of a frame of an animation
+LAST_FRAME_MS = 1500  # the finished canvas stays longer
+READ_COLOUR = (0, 200, 0)
+WRITE_COLOUR = (230, 0, 0)
+
+
+def to_pil(array: np.ndarray, scale: int = 1) -> Image.Image:
+    """`[H, W, C]` float in [0, 1] (C = 1 or 3) -> a PIL image, each pixel scale x scale."""
+    pixels = np.clip(np.rint(np.asarray(array, np.float64) * 255), 0, 255).astype(np.uint8)
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    if pixels.shape[-1] == 1:
+        return Image.fromarray(pixels[..., 0])
+    return Image.fromarray(pixels)
+
+
+def grid_picture(images: np.ndarray, columns: int, scale: int = 1) -> Image.Image:
+    """images `[n, H, W, C]` tiled `columns` wide (see draw.images.image_grid)."""
+    return to_pil(image_grid(images, columns, pad=PAD), scale)
+
+
+def glimpse_box(gx, gy, delta, N):
+    """The square a glimpse covers, in image coordinates where pixel (a, b) (1-based, as
+    gx and gy are) spans [a-1, a] x [b-1, b]: centre (gx - 1/2, gy - 1/2), side N*delta.
+
+    gx, gy, delta: arrays of the same shape. Returns (left, top, right, bottom) arrays.
+    """
+    half = N * np.asarray(delta) / 2.0
+    cx, cy = np.asarray(gx) - 0.5, np.asarray(gy) - 0.5
+    return cx - half, cy - half, cx + half, cy + half
+
+
+@dataclass
+class Boxes:
+    """The glimpses of one attention head to draw on an animation.
+
+    windows: `[T, n, 3]` (gx, gy, delta) per step and image; N: the glimpse grid size;
+    x_offset, width: where the image they belong to lies in a grid cell (pixels from the
+    cell's left, and its width); a box is clipped to its image.
+    """
+
+    windows: np.ndarray
+    N: int
+    colour: tuple
+    width: int
+    x_offset: int = 0
+
+
+def _draw_boxes(picture, boxes, step, cell_shape, columns, scale):
+    """Draws each head's box of `step` on every image of the grid picture, in place."""
+    height, cell_width = cell_shape
+    for head in boxes:
+        gx, gy, delta = np.moveaxis(head.windows[step], -1, 0)
+        left, top, right, bottom = glimpse_box(gx, gy, delta, head.N)
+        for i in range(len(gx)):
+            r, c = divmod(i, columns)
+            x0, y0 = c * (cell_width + PAD) + head.x_offset, r * (height + PAD)
+            region = tuple(v * scale for v in (x0, y0, x0 + head.width, y0 + height))
+            image = picture.crop(region)  # drawing on the crop clips the box to the image
+            corners = (left[i], top[i], right[i], bottom[i])
+            ImageDraw.Draw(image).rectangle(
+                [float(v * scale) - offset for v, offset in zip(corners, (0, 0, 1, 1))],
+                outline=head.colour,
+            )
+            picture.paste(image, region)
+
+
+def animation_frames(
+    steps: np.ndarray, columns: int, boxes: tuple[Boxes, ...] = (), scale: int = 1
+) -> list[Image.Image]:
+    """One picture per DRAW step.
+
+    steps: `[T, n, H, W, C]` in [0, 1], the grid's images at every step (e.g. the
+      canvases sigmoid(c_t), or each test image beside its canvas).
+    boxes: glimpse boxes to draw on each frame (the frames then are RGB).
+    Returns T pictures of the grid with a progress bar of BAR*scale rows below it.
+    """
+    T, n, height, width, channels = steps.shape
+    frames = []
+    for t in range(T):
+        grid = image_grid(steps[t], columns, pad=PAD)
+        bar = np.full((BAR + PAD, grid.shape[1], channels), 0.5, dtype=grid.dtype)
+        bar[PAD:, : int(round(grid.shape[1] * (t + 1) / T))] = 1.0
+        picture = to_pil(np.concatenate([grid, bar], axis=0), scale)
+        if boxes:
+            picture = picture.convert("RGB")
+            _draw_boxes(picture, boxes, t, (height, width), columns, scale)
+        frames.append(picture)
+    return frames
+
+
+def labelled_panel(pictures: list[Image.Image], labels: list[str], columns: int):
+    """Pictures of one size side by side, `columns` wide, each with a label above it."""
+    font = ImageFont.load_default()
+    width, height = pictures[0].size
+    label_height = 14
+    gap = 8
+    rows = -(-len(pictures) // columns)
+    panel = Image.new(
+        pictures[0].mode,
+        (columns * (width + gap) - gap, rows * (height + label_height + gap) - gap),
+        color=255 if pictures[0].mode == "L" else (255, 255, 255),
+    )
+    draw = ImageDraw.Draw(panel)
+    for i, (picture, label) in enumerate(zip(pictures, labels)):
+        r, c = divmod(i, columns)
+        x, y = c * (width + gap), r * (height + label_height + gap)
+        draw.text((x + 2, y + 1), label, fill=0 if panel.mode == "L" else (0, 0, 0), font=font)
+        panel.paste(picture, (x, y + label_height))
+    return panel
+
+
+def save_png(picture: Image.Image):
+    """A saver (file object -> None) writing picture as PNG."""
+    return lambda f: picture.save(f, format="PNG", optimize=True)
+
+
+def save_gif(frames: list[Image.Image], frame_ms: int = FRAME_MS, last_ms: int = LAST_FRAME_MS):
+    """A saver writing frames as a looping GIF, the last frame held for last_ms."""
+    durations = [frame_ms] * (len(frames) - 1) + [last_ms]
+
+    def save(f):
+        frames[0].save(
+            f,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=0,
+            optimize=False,
+        )
+
+    return save
+
+
+def save_npy(array: np.ndarray):
+    """A saver writing array in NumPy's .npy format."""
+    return lambda f: np.save(f, np.asarray(array), allow_pickle=False)
