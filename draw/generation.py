@@ -24,7 +24,7 @@ from draw.errors import DrawError
 from draw.outputs import Output
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
-ATTENTION_SCALE = 4  # animations with glimpse boxes are drawn 4x larger
+ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
 FIX_STEP_PANEL_COLUMNS = 5
 INTERPOLATE_FROM = ("prior", "data")
 
