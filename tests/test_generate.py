@@ -204,6 +204,15 @@ def test_boxes_are_drawn_where_the_window_is_and_clipped_to_their_image():
     assert not red[:, 8:].any()  # the big box lies outside image 1: nothing drawn
 
 
+def test_colour_images_give_colour_pictures():
+    images = np.random.default_rng(0).uniform(size=(2, 5, 6, 4, 3))
+    assert figures.grid_picture(images[-1], 2).mode == "RGB"
+    frames = figures.animation_frames(images, 2)
+    assert len(frames) == 2 and frames[0].mode == "RGB"
+    expected = np.rint(images[0, 1] * 255).astype(np.uint8)  # second image, top right
+    np.testing.assert_array_equal(np.asarray(frames[0])[:6, 5:9], expected)
+
+
 def test_stochastic_writes_grid_animation_and_arrays(sampler, run, tmp_path):
     config = sampler.config
     _write(_context(sampler, run, num_samples=100), "stochastic", tmp_path)
