@@ -168,8 +168,8 @@ def reconstruct(ctx: Context) -> list[Output]:
     on the image, write on the canvas)."""
     config, n = ctx.config, ctx.request.num_samples
     x = ctx.test_images(n)[:n]
-    noise = sampling.prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
-    out = ctx.sampler.reconstruct(x, noise)
+    eps = sampling.prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
+    out = ctx.sampler.reconstruct(x, eps)  # z_t = mu_t + sigma_t eps_t, eps_t ~ N(0, I)
     pairs = np.concatenate([np.broadcast_to(x, out["canvas"].shape), out["canvas"]], axis=3)
     columns = grid_columns(n)
     boxes = _attention_boxes(ctx, out, write_offset=x.shape[2])
