@@ -20,6 +20,7 @@ from data import pipeline
 from draw.errors import DrawError
 from draw.evaluation import evaluate_bound
 from draw.images import image_grid
+from draw.progress import format_duration as _format_duration
 from draw.run_dir import RunDir, restore
 from models import build_model
 
@@ -31,12 +32,6 @@ def make_optimizer(config) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(
         learning_rate=config.learning_rate, beta_1=config.beta_1, clipnorm=config.clipnorm
     )
-
-
-def _format_duration(seconds: float) -> str:
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
 def print_now(message: str) -> None:
