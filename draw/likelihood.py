@@ -28,10 +28,11 @@ from draw.progress import Progress
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def gaussian_log_density(z, mu=0.0, log_sigma=0.0):
-    """log N(z; mu, exp(log_sigma)^2) elementwise, for tensors of one shape."""
-    sigma = tf.exp(log_sigma)
-    return -0.5 * tf.square((z - mu) / sigma) - log_sigma - 0.5 * LOG_2PI
+def gaussian_log_density(z, mu=None, log_sigma=None):
+    """log N(z; mu, exp(log_sigma)^2) elementwise; N(0, 1) when mu and log_sigma are None."""
+    if mu is None:
+        return -0.5 * tf.square(z) - 0.5 * LOG_2PI
+    return -0.5 * tf.square((z - mu) / tf.exp(log_sigma)) - log_sigma - 0.5 * LOG_2PI
 
 
 def log_importance_weights(model, x, noise):

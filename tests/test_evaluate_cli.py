@@ -1,0 +1,132 @@
+"""evaluate.py end to end on a tiny untrained MNIST-shaped run: result files, --compare,
+and bad input answered with one line, a non-zero exit and no changed file."""
+
+import csv
+import json
+import os
+import re
+import shutil
+
+import pytest
+import tensorflow as tf
+
+from draw.errors import DrawError
+from draw.run_dir import RunDir
+from draw.run_evaluation import Options, evaluate_and_write
+from models import build_model
+from tests.conftest import tiny_config
+from tests.test_cli import assert_one_line_error, checksums, run_script
+
+
+def _make_run(path, image_shape=(28, 28, 1), checkpoint=True):
+    """A run directory with a tiny model's config.json and (optionally) a checkpoint."""
+    config = tiny_config(T=2, enc_size=16, dec_size=16)
+    run = RunDir(str(path))
+    run.write(config, image_shape)
+    if checkpoint:
+        model = build_model(config, image_shape)
+        step = tf.Variable(5, dtype=tf.int64)
+        manager = tf.train.CheckpointManager(
+            tf.train.Checkpoint(model=model, step=step), run.checkpoint_dir, max_to_keep=1
+        )
+        manager.save(checkpoint_number=5)
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return _make_run(tmp_path_factory.mktemp("evaluate") / "run")
+
+
+def _evaluate(*args):
+    result = run_script("evaluate.py", *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_results_are_written_reproducible_and_earlier_ones_kept(tiny_run, tmp_path):
+    run_path = str(tmp_path / "run")
+    shutil.copytree(tiny_run.path, run_path)
+    args = [f"--logdir={run_path}", "--elbo", "--nn-nll", "--num_samples=20"]
+    args += ["--num_test_images=50", "--eval_batch_size=25"]
+    first = _evaluate(*args)
+    assert "nn_nll_mean" in first.stdout and "elbo" in first.stdout
+    folder = os.path.join(run_path, "evaluations")
+    (first_json,) = [n for n in os.listdir(folder) if n.startswith("0001-") and "json" in n]
+    before = checksums(folder)
+    _evaluate(*args)
+    names = sorted(os.listdir(folder))
+    assert len([n for n in names if n.endswith(".json") and n != "latest.json"]) == 2
+    for path, digest in before.items():  # earlier files unchanged, only latest.* replaced
+        if "latest" not in path:
+            assert checksums(folder)[path] == digest
+    with open(os.path.join(folder, first_json)) as f:
+        one = json.load(f)
+    with open(os.path.join(folder, "latest.json")) as f:
+        two = json.load(f)
+    assert one["step"] == 5 and one["elbo"]["num_images"] == 50
+    assert one["nn_nll"]["num_samples"] == 20
+    for key in ("mean", "std", "max"):
+        assert one["nn_nll"][key] == two["nn_nll"][key]  # the same --seed, the same figures
+    assert one["elbo"]["loss"] == two["elbo"]["loss"]
+    with open(os.path.join(folder, "latest.csv")) as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["nn_nll_mean"]) == pytest.approx(two["nn_nll"]["mean"])
+
+
+def test_compare_writes_one_table_of_all_runs(tiny_run, tmp_path):
+    for name in ("a", "b"):
+        shutil.copytree(tiny_run.path, str(tmp_path / name))
+    result = _evaluate(
+        "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--num_test_images=20"
+    )
+    table = result.stdout[result.stdout.index("run ") :].strip().splitlines()
+    assert len(table) == 4  # header, two rows, "wrote ..."
+    with open(tmp_path / "comparisons" / "latest.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["run"] for r in rows] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert all(r["summary"] and float(r["elbo"]) > 0 for r in rows)
+    assert os.path.isfile(tmp_path / "a" / "evaluations" / "latest.json")
+
+
+def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
+    before = checksums(tiny_run.path)
+    result = run_script(
+        "evaluate.py", f"--logdir={tiny_run.path}", "--iwae", "--num_importance_samples=0"
+    )
+    assert_one_line_error(result, "--num_importance_samples must be positive")
+    assert checksums(tiny_run.path) == before
+
+
+@pytest.mark.parametrize(
+    "explicit,options,fragment",
+    [
+        ({}, dict(num_samples=-3, nn_nll=True), "--num_samples must be positive"),
+        ({}, dict(batch_size=0), "--batch_size must be positive"),
+        ({"data_source": "files", "data_dir": "/nonexistent/mnist"}, {}, "/nonexistent/mnist"),
+        ({}, dict(num_test_images=20000), "exceeds the 10000 test images"),
+        ({"T": 7}, {}, "--T=7"),
+        ({}, dict(elbo=False), "nothing to measure"),
+    ],
+)
+def test_bad_input_is_a_draw_error_and_changes_nothing(tiny_run, explicit, options, fragment):
+    before = checksums(tiny_run.path)
+    with pytest.raises(DrawError, match=re.escape(fragment)):
+        evaluate_and_write(explicit, tiny_run.path, Options(**options), log=lambda *_: None)
+    assert checksums(tiny_run.path) == before
+
+
+def test_run_without_checkpoint_is_an_error(tmp_path):
+    run = _make_run(tmp_path / "run", checkpoint=False)
+    result = run_script("evaluate.py", f"--logdir={run.path}")
+    assert_one_line_error(result, "no checkpoint")
+    assert not os.path.exists(os.path.join(run.path, "evaluations"))
+
+
+def test_compare_of_different_datasets_is_an_error(tiny_run, tmp_path):
+    other = _make_run(tmp_path / "other", image_shape=(12, 12, 1), checkpoint=False)
+    before = checksums(tiny_run.path)
+    result = run_script("evaluate.py", "--compare", tiny_run.path, other.path)
+    assert_one_line_error(result, "one dataset")
+    assert checksums(tiny_run.path) == before
+    assert not os.path.exists(tmp_path / "comparisons")
