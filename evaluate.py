@@ -91,7 +91,7 @@ def main(argv):
         num_importance_samples=FLAGS.num_importance_samples,
         num_samples=FLAGS.num_samples,
         num_test_images=FLAGS.num_test_images,
-        batch_size=FLAGS.eval_batch_size,
+        eval_batch_size=FLAGS.eval_batch_size,
         nn_reference=FLAGS.nn_reference,
         seed=FLAGS.seed,
     )

@@ -22,7 +22,7 @@ from draw.evaluation import evaluate_bound
 from draw.likelihood import importance_sampled_nll
 from draw.nn_nll import nearest_neighbour_nll
 from draw.results import write_results
-from draw.run_dir import RunDir, default_logdir, load_trained_model
+from draw.run_dir import RunDir, checkpoint_to_load, default_logdir, load_trained_model
 
 RESULTS_FOLDER = "evaluations"
 
@@ -37,12 +37,12 @@ class Options:
     num_importance_samples: int = 5000
     num_samples: int = 1000
     num_test_images: int = 0  # 0: the whole test split
-    batch_size: int = 1000
+    eval_batch_size: int = 1000
     nn_reference: str = "auto"
     seed: int = 0
 
     def validate(self) -> None:
-        for name in ("num_importance_samples", "num_samples", "batch_size"):
+        for name in ("num_importance_samples", "num_samples", "eval_batch_size"):
             if getattr(self, name) <= 0:
                 raise DrawError(f"--{name} must be positive, got {getattr(self, name)}")
         if self.num_test_images < 0:
@@ -143,10 +143,15 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
         images = _test_subset(data, config, options.num_test_images)
     if options.elbo:
         log(f"elbo: {len(images)} test images ...")
-        record["elbo"] = seeded_elbo(model, images, options.batch_size, options.seed)
+        record["elbo"] = seeded_elbo(model, images, options.eval_batch_size, options.seed)
     if options.iwae:
         result = importance_sampled_nll(
-            model, images, options.num_importance_samples, options.seed, options.batch_size, log
+            model,
+            images,
+            options.num_importance_samples,
+            options.seed,
+            options.eval_batch_size,
+            log,
         )
         result.pop("per_image")
         record["iwae"] = result
@@ -154,7 +159,7 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
         train_images, reference = nn_reference_images(data, config.binarize, options.nn_reference)
         log(f"nn-nll: {options.num_samples} samples against {len(train_images)} {reference}")
         result = nearest_neighbour_nll(
-            model, train_images, options.num_samples, options.seed, options.batch_size, log
+            model, train_images, options.num_samples, options.seed, options.eval_batch_size, log
         )
         for key in ("per_sample", "neighbour", "distance"):
             result.pop(key)
@@ -216,11 +221,14 @@ def evaluate_and_write(explicit: dict, logdir: str, options: Options, checkpoint
     return record, paths
 
 
-def check_same_dataset(logdirs: list[str]) -> None:
-    """DrawError unless every run exists and all model the same dataset and image shape."""
+def check_comparable(logdirs: list[str]) -> None:
+    """DrawError unless every run exists, has a checkpoint, and all model the same dataset
+    and image shape (checked before anything is evaluated)."""
     seen = {}
     for logdir in logdirs:
-        config, image_shape = RunDir(logdir).read()
+        run = RunDir(logdir)
+        config, image_shape = run.read()
+        checkpoint_to_load(run)
         seen[logdir] = (config.dataset, tuple(image_shape))
     if len(set(seen.values())) > 1:
         described = ", ".join(f"{k}: {d} {s}" for k, (d, s) in seen.items())
@@ -233,7 +241,7 @@ def compare_runs(explicit: dict, logdirs: list[str], options: Options, log=print
     if len(set(logdirs)) != len(logdirs):
         raise DrawError(f"--compare lists a run twice: {logdirs}")
     options.validate()
-    check_same_dataset(logdirs)
+    check_comparable(logdirs)
     records = [evaluate_and_write(explicit, d, options, log=log)[0] for d in logdirs]
     folder = os.path.join(os.path.commonpath([os.path.abspath(d) for d in logdirs]), "comparisons")
     if len(logdirs) == 1:

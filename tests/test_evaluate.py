@@ -22,7 +22,7 @@ from draw.likelihood import (
 )
 from draw.nn_nll import generate_logits, nearest_neighbour_nll, nearest_neighbours
 from draw.results import write_results
-from draw.run_evaluation import check_same_dataset, config_summary, seeded_elbo
+from draw.run_evaluation import check_comparable, config_summary, seeded_elbo
 from models import build_model
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
@@ -221,6 +221,7 @@ def test_compare_refuses_runs_of_different_datasets(monkeypatch):
             return stored[self.path]
 
     monkeypatch.setattr("draw.run_evaluation.RunDir", FakeRun)
-    check_same_dataset(["a", "a"])
+    monkeypatch.setattr("draw.run_evaluation.checkpoint_to_load", lambda run: "ckpt-1")
+    check_comparable(["a", "a"])
     with pytest.raises(DrawError, match="one dataset"):
-        check_same_dataset(["a", "b"])
+        check_comparable(["a", "b"])

@@ -102,7 +102,7 @@ def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
     "explicit,options,fragment",
     [
         ({}, dict(num_samples=-3, nn_nll=True), "--num_samples must be positive"),
-        ({}, dict(batch_size=0), "--batch_size must be positive"),
+        ({}, dict(eval_batch_size=0), "--eval_batch_size must be positive"),
         ({"data_source": "files", "data_dir": "/nonexistent/mnist"}, {}, "/nonexistent/mnist"),
         ({}, dict(num_test_images=20000), "exceeds the 10000 test images"),
         ({"T": 7}, {}, "--T=7"),
@@ -124,7 +124,7 @@ def test_run_without_checkpoint_is_an_error(tmp_path):
 
 
 def test_compare_of_different_datasets_is_an_error(tiny_run, tmp_path):
-    other = _make_run(tmp_path / "other", image_shape=(12, 12, 1), checkpoint=False)
+    other = _make_run(tmp_path / "other", image_shape=(12, 12, 1))
     before = checksums(tiny_run.path)
     result = run_script("evaluate.py", "--compare", tiny_run.path, other.path)
     assert_one_line_error(result, "one dataset")
