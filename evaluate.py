@@ -96,6 +96,8 @@ def main(argv):
         seed=FLAGS.seed,
     )
     options.validate()
+    if FLAGS["compare"].present and not FLAGS.compare:
+        raise DrawError("--compare needs the runs to compare: --compare RUN1 RUN2 ...")
     if FLAGS.compare:
         if FLAGS.logdir or FLAGS.checkpoint:
             raise DrawError("--compare takes the runs itself; drop --logdir and --checkpoint")
