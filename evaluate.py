@@ -80,6 +80,7 @@ def main(argv):
         flat_row,
         format_table,
     )
+    from draw.training import print_now
 
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the evaluation, not the model
@@ -101,9 +102,11 @@ def main(argv):
     if FLAGS.compare:
         if FLAGS.logdir or FLAGS.checkpoint:
             raise DrawError("--compare takes the runs itself; drop --logdir and --checkpoint")
-        records, paths = compare_runs(explicit, FLAGS.compare, options)
+        records, paths = compare_runs(explicit, FLAGS.compare, options, log=print_now)
     else:
-        record, paths = evaluate_and_write(explicit, FLAGS.logdir, options, FLAGS.checkpoint)
+        record, paths = evaluate_and_write(
+            explicit, FLAGS.logdir, options, FLAGS.checkpoint, log=print_now
+        )
         records = [record]
     print(format_table([flat_row(r) for r in records]))
     print(f"wrote {paths['json']} and {paths['csv']}")

@@ -17,11 +17,13 @@ per block of samples.
 from __future__ import annotations
 
 import time
+import zlib
 
 import numpy as np
 import tensorflow as tf
 from scipy.special import expit
 
+from draw import sampling
 from draw.losses import reconstruction_loss
 from draw.progress import Progress
 
@@ -64,21 +66,20 @@ def nearest_neighbours(queries, references, batch_size: int = 250, log=None):
 def generate_logits(model, num_samples: int, seed: int, batch_size: int = 1000) -> np.ndarray:
     """Final canvases c_T `[n, B, A, C]` (logits) of num_samples prior samples.
 
-    Batch b draws z ~ stateless_normal(seed=(seed, b)), so the samples depend only on
-    (seed, batch_size).
+    The latents are those of `generate.py --stochastic --seed=seed` (the "stochastic"
+    stream of draw.sampling), so these are the samples that command draws.
     """
     config = model.config
+    stream = sampling.make_generator(seed, zlib.crc32(b"stochastic"))
+    z = sampling.prior_latents(stream, config.T, num_samples, config.z_size)
 
-    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64), tf.TensorSpec([], tf.int32)])
-    def final_canvas(batch_seed, n):
-        z = tf.random.stateless_normal([config.T, n, config.z_size], seed=batch_seed)
+    @tf.function(input_signature=[tf.TensorSpec([config.T, None, config.z_size], tf.float32)])
+    def final_canvas(z):
         return model.generate(z=z)["canvas"][-1]
 
-    logits = []
-    for b, start in enumerate(range(0, num_samples, batch_size)):
-        n = min(batch_size, num_samples - start)
-        logits.append(final_canvas(tf.constant([seed, b], tf.int64), tf.constant(n)).numpy())
-    return np.concatenate(logits)
+    return np.concatenate(
+        [final_canvas(z[:, s : s + batch_size]).numpy() for s in range(0, num_samples, batch_size)]
+    )
 
 
 def nearest_neighbour_nll(

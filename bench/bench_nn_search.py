@@ -1,7 +1,7 @@
 """Times the nearest-neighbour search of --nn-nll: 1000 queries against the 60,000 MNIST
 training images (784 pixels), one matrix product per block of queries.
 
-    python bench/nn_search.py [--queries=1000] [--batch_size=250]
+    python bench/bench_nn_search.py [--queries=1000] [--batch_size=250]
 """
 
 import argparse
