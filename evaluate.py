@@ -54,23 +54,6 @@ flags.DEFINE_list(
 )
 
 
-def gather_compare_runs(argv: list[str]) -> list[str]:
-    """Rewrites `--compare RUN1 RUN2 ...` (space-separated, as users type it) into
-    `--compare=RUN1,RUN2,...` for absl; other arguments are left alone."""
-    out, i = [], 0
-    while i < len(argv):
-        if argv[i] == "--compare":
-            runs, i = [], i + 1
-            while i < len(argv) and not argv[i].startswith("-"):
-                runs.append(argv[i])
-                i += 1
-            out.append("--compare=" + ",".join(runs))
-        else:
-            out.append(argv[i])
-            i += 1
-    return out
-
-
 def main(argv):
     from draw.errors import DrawError
     from draw.run_evaluation import (
@@ -113,5 +96,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from draw.run_evaluation import gather_compare_runs
+
     sys.argv = gather_compare_runs(sys.argv)
     cli.run(main)

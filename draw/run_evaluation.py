@@ -221,6 +221,23 @@ def evaluate_and_write(explicit: dict, logdir: str, options: Options, checkpoint
     return record, paths
 
 
+def gather_compare_runs(argv: list[str]) -> list[str]:
+    """Rewrites `--compare RUN1 RUN2 ...` (space-separated, as users type it) into
+    `--compare=RUN1,RUN2,...` for absl; other arguments are left alone."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--compare":
+            runs, i = [], i + 1
+            while i < len(argv) and not argv[i].startswith("-"):
+                runs.append(argv[i])
+                i += 1
+            out.append("--compare=" + ",".join(runs))
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def check_comparable(logdirs: list[str]) -> None:
     """DrawError unless every run exists, has a checkpoint, and all model the same dataset
     and image shape (checked before anything is evaluated)."""

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from draw.errors import DrawError
 from draw.run_dir import RunDir
-from draw.run_evaluation import Options, evaluate_and_write
+from draw.run_evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
 from models import build_model
 from tests.conftest import tiny_config
 from tests.test_cli import assert_one_line_error, checksums, run_script
@@ -77,16 +77,28 @@ def test_results_are_written_reproducible_and_earlier_ones_kept(tiny_run, tmp_pa
 def test_compare_writes_one_table_of_all_runs(tiny_run, tmp_path):
     for name in ("a", "b"):
         shutil.copytree(tiny_run.path, str(tmp_path / name))
-    result = _evaluate(
-        "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--num_test_images=20"
-    )
-    table = result.stdout[result.stdout.index("run ") :].strip().splitlines()
-    assert len(table) == 4  # header, two rows, "wrote ..."
+    runs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    options = Options(num_test_images=20)
+    records, paths = compare_runs({}, runs, options, log=lambda *_: None)
+    assert paths["csv"].startswith(str(tmp_path / "comparisons"))
     with open(tmp_path / "comparisons" / "latest.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["run"] for r in rows] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert [r["run"] for r in rows] == runs
     assert all(r["summary"] and float(r["elbo"]) > 0 for r in rows)
+    assert [r["elbo"]["loss"] for r in records] == [float(r["elbo"]) for r in rows]
     assert os.path.isfile(tmp_path / "a" / "evaluations" / "latest.json")
+
+
+def test_compare_takes_space_separated_runs():
+    argv = ["evaluate.py", "--compare", "runs/a", "runs/b", "--nn-nll", "--seed=2"]
+    assert gather_compare_runs(argv) == [
+        "evaluate.py",
+        "--compare=runs/a,runs/b",
+        "--nn-nll",
+        "--seed=2",
+    ]
+    assert gather_compare_runs(["e", "--compare=a,b"]) == ["e", "--compare=a,b"]
+    assert gather_compare_runs(["e", "--compare"]) == ["e", "--compare="]
 
 
 def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
