@@ -49,6 +49,8 @@ class Options:
             raise DrawError(
                 f"--num_test_images must be positive (or 0 for all), got {self.num_test_images}"
             )
+        if self.seed < 0:
+            raise DrawError(f"--seed must not be negative, got {self.seed}")
         if self.nn_reference not in ("auto", "binarized", "grey"):
             raise DrawError(f"--nn_reference={self.nn_reference} is not auto, binarized or grey")
         if not (self.elbo or self.iwae or self.nn_nll):
