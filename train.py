@@ -1,7 +1,8 @@
 """Trains DRAW: python train.py [--dataset=mnist] [--preset=jang] [--logdir=RUN] ...
 
 Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
-N iterations in all. Watch it with `tensorboard --logdir RUN`.
+N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
+several GPUs, machines or a TPU (README: "Training on several devices").
 """
 
 from draw import cli
@@ -10,14 +11,18 @@ from draw.flags import FLAGS, explicit_config_values
 
 def main(argv):
     from data import load_dataset
+    from draw import distribute
+    from draw.errors import DrawError
     from draw.run_dir import resolve_config
     from draw.training import Trainer
 
-    config, run, stored_image_shape = resolve_config(
-        explicit_config_values(FLAGS), FLAGS.logdir, new_run=True
-    )
+    explicit = explicit_config_values(FLAGS)
+    config, run, stored_image_shape = resolve_config(explicit, FLAGS.logdir, new_run=True)
+    if "tpu" in explicit and config.strategy != "tpu":
+        raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
+    strategy = distribute.make_strategy(config)  # before TensorFlow runs any operation
     data = load_dataset(config)
-    Trainer(config, run, data, stored_image_shape).train()
+    Trainer(config, run, data, stored_image_shape, strategy=strategy).train()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,19 @@ class DrawConfig:
     jit_compile: bool = _field(
         False, "Compile the train/test steps with XLA (see README: slower on CPU).", "train"
     )
+    strategy: str = _field(
+        "default",
+        "tf.distribute strategy: default (one device), mirrored (all GPUs of this machine), "
+        "multi_worker (the machines of TF_CONFIG), tpu (the TPU named by --tpu). "
+        "--batch_size is the global batch, split evenly over the replicas.",
+        role="train",
+        choices=("default", "mirrored", "multi_worker", "tpu"),
+    )
+    tpu: str = _field(
+        "",
+        "For --strategy=tpu: the TPU's name or grpc:// address (local on a TPU VM).",
+        role="train",
+    )
     preset: str = _field(
         "jang",
         "Named setup: jang (Eric Jang's draw.py), paper_mnist (DRAW paper: T=64, z=100, "

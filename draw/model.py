@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from draw import attention
 from draw.config import DrawConfig
+from draw.distribute import sum_over_replicas
 from draw.losses import kl_loss, reconstruction_loss
 
 
@@ -66,9 +67,21 @@ class DRAW(keras.Model):
         self(zeros, noise=tf.zeros([self.config.T, 1, self.config.z_size]))
 
     def sample_noise(self, batch_size):
-        """eps_t ~ N(0, I) for every step: `[T, batch, z_size]`, independent across steps."""
-        shape = (self.config.T, batch_size, self.config.z_size)
-        return keras.random.normal(shape, seed=self.noise_seed)
+        """eps_t ~ N(0, I) for every step: `[T, batch, z_size]`, independent across steps.
+
+        In a tf.distribute replica context with R replicas, each replica draws the noise
+        of the whole global batch `[T, R*batch, z_size]` from the (mirrored) generator state
+        and keeps its own slice: replicas get different noise, and R replicas use exactly
+        the noise one device would draw for the global batch.
+        """
+        replica = tf.distribute.get_replica_context()
+        replicas = replica.num_replicas_in_sync if replica is not None else 1
+        shape = (self.config.T, batch_size * replicas, self.config.z_size)
+        noise = keras.random.normal(shape, seed=self.noise_seed)
+        if replicas == 1:
+            return noise
+        start = tf.cast(replica.replica_id_in_sync_group, tf.int32) * batch_size
+        return noise[:, start : start + batch_size]
 
     def _zero_state(self, batch_size):
         c = tf.zeros([batch_size, self.C, self.B, self.A])
@@ -161,12 +174,19 @@ class DRAW(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        """One Adam step on a batch `(x [batch, B, A, C], labels [batch])`."""
+        """One Adam step on a batch `(x [batch, B, A, C], labels [batch])`.
+
+        Under a tf.distribute strategy it runs on every replica (strategy.run) with the
+        replica's share of the global batch; the optimizer (draw.distribute.
+        SummedGradientsAdam) clips and applies the gradients summed over the replicas.
+        """
         x, _ = data
         with tf.GradientTape() as tape:
             losses = self.compute_losses(x, self(x, training=True))
-            loss = tf.reduce_mean(losses["loss"])
-        grads = tape.gradient(loss, self.trainable_variables)
+            # Summed over this replica's images / the global batch size: the gradients
+            # summed over the replicas are those of the mean loss of the global batch.
+            loss = tf.nn.compute_average_loss(losses["loss"])
+        grads = sum_over_replicas(tape.gradient(loss, self.trainable_variables))
         grad_norm = tf.linalg.global_norm(grads)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return {**self._update_metrics(losses), "grad_norm": grad_norm}

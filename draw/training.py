@@ -10,6 +10,7 @@ checkpoint left it.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import keras
@@ -17,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import pipeline
+from draw import distribute
 from draw.errors import DrawError
 from draw.evaluation import evaluate_bound
 from draw.images import image_grid
@@ -28,8 +30,9 @@ NUM_SUMMARY_IMAGES = 64
 
 
 def make_optimizer(config) -> keras.optimizers.Optimizer:
-    """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm)."""
-    return keras.optimizers.Adam(
+    """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm),
+    applied to the gradients summed over the replicas under a tf.distribute strategy."""
+    return distribute.SummedGradientsAdam(
         learning_rate=config.learning_rate, beta_1=config.beta_1, clipnorm=config.clipnorm
     )
 
@@ -40,44 +43,60 @@ def print_now(message: str) -> None:
 
 
 class Trainer:
-    """Trains config's model on data in the run directory run."""
+    """Trains config's model on data in the run directory run.
 
-    def __init__(self, config, run: RunDir, data, stored_image_shape=None, log=print_now):
+    strategy: the tf.distribute strategy to train under (default: the one of
+    config.strategy, see draw.distribute); the model, optimizer and metrics are created
+    under it, and only its chief writes files.
+    """
+
+    def __init__(
+        self, config, run: RunDir, data, stored_image_shape=None, log=print_now, strategy=None
+    ):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
                 f"the run in {run.path} was trained on images {tuple(stored_image_shape)}, "
                 f"but {config.dataset} gives {data.image_shape}"
             )
         self.config, self.run, self.data, self.log = config, run, data, log
+        self.strategy = strategy or distribute.make_strategy(config)
+        distribute.per_replica_batch_size(config.batch_size, self.strategy)
+        distribute.check_jit_compile(config.jit_compile, self.strategy)
+        self.chief = distribute.is_chief(self.strategy)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
-        self.model = build_model(config, data.image_shape)
-        self.optimizer = make_optimizer(config)
-        self.model.compile(optimizer=self.optimizer)
-        self.optimizer.build(self.model.trainable_variables)
+        with self.strategy.scope():
+            self.model = build_model(config, data.image_shape)
+            self.optimizer = make_optimizer(config)
+            self.model.compile(optimizer=self.optimizer)
+            self.optimizer.build(self.model.trainable_variables)
+        # Outside the strategy: a plain variable, as only the Python loop uses it.
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
             model=self.model, optimizer=self.optimizer, step=self.step
         )
+        self.checkpoint_dir = distribute.WorkerCheckpointDir(self.strategy, run.checkpoint_dir)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
-            run.checkpoint_dir,
+            self.checkpoint_dir.path,
             max_to_keep=config.keep_checkpoints,
             step_counter=self.step,
         )
+        # Every model computation runs on the replicas (strategy.run); results are replica
+        # 0's (the same on every replica: the metrics are read separately, aggregated).
         jit = config.jit_compile
-        self.train_fn = tf.function(self.model.train_step, jit_compile=jit)
-        self.test_fn = tf.function(self.model.test_step, jit_compile=jit)
-        self.reconstruct_fn = tf.function(
-            lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit_compile=jit
+        on_replicas = functools.partial(distribute.replica_function, self.strategy)
+        self.train_fn = on_replicas(
+            lambda batch: {"grad_norm": self.model.train_step(batch)["grad_norm"]}, jit
         )
-        self.sample_fn = tf.function(
-            lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]),
-            jit_compile=jit,
+        self.test_fn = on_replicas(self.model.test_step, jit)
+        self.reconstruct_fn = on_replicas(lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit)
+        self.sample_fn = on_replicas(
+            lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]), jit
         )
 
     def restore_latest(self) -> int:
         """Restores the newest checkpoint, if any; returns the step reached."""
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.run.checkpoint_dir)  # the chief's
         if latest:
             restore(self.checkpoint, latest)
             # A learning rate given for this invocation replaces the stored one.
@@ -88,17 +107,26 @@ class Trainer:
 
     def save(self) -> str:
         self.saved_step = int(self.step)
-        return self.manager.save(checkpoint_number=self.saved_step)
+        path = self.manager.save(checkpoint_number=self.saved_step)
+        self.checkpoint_dir.after_save()
+        return path
 
     def train(self) -> dict:
         """Trains to config.train_iters and returns the test-set bound of the result."""
         config = self.config
         start = self.restore_latest()
-        self.run.write(config, self.data.image_shape)
-        test_batches = pipeline.test_batches(self.data, config.batch_size, config.binarize)
+        if self.chief:
+            self.run.write(config, self.data.image_shape)
+        test_batches = distribute.distribute_batches(
+            self.strategy, pipeline.test_batches(self.data, config.batch_size, config.binarize)
+        )
         summary_images = pipeline.test_images(self.data, config.binarize)[:NUM_SUMMARY_IMAGES]
-        train_writer = tf.summary.create_file_writer(self.run.events_dir("train"))
-        test_writer = tf.summary.create_file_writer(self.run.events_dir("test"))
+        train_writer, test_writer = (
+            tf.summary.create_file_writer(self.run.events_dir(name))
+            if self.chief
+            else tf.summary.create_noop_writer()
+            for name in ("train", "test")
+        )
         if start >= config.train_iters:
             self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")
         else:
@@ -106,10 +134,14 @@ class Trainer:
                 f"training {config.dataset} ({self.data.source}) {self.data.image_shape} "
                 f"from step {start} to {config.train_iters} in {self.run.path}"
             )
-            batches = pipeline.train_batches(
-                self.data, config.batch_size, config.seed, config.binarize, start_step=start
+            batches = distribute.distribute_train_batches(
+                self.strategy,
+                lambda: pipeline.train_batches(
+                    self.data, config.batch_size, config.seed, config.binarize, start_step=start
+                ).take(config.train_iters - start),
+                config.batch_size,
             )
-            self._loop(batches.take(config.train_iters - start), train_writer, summary_images)
+            self._loop(batches, train_writer, summary_images)
             if self.saved_step != int(self.step):
                 self.save()
         results = evaluate_bound(self.model, test_batches, self.test_fn)
@@ -153,7 +185,10 @@ class Trainer:
                 self.save()
 
     def _log_progress(self, step, logs, images_per_second, writer):
-        values = {name: float(value) for name, value in logs.items()}
+        # The metrics' totals and counts are summed over the replicas when read: per-image
+        # means over every image since the last progress line.
+        values = {metric.name: float(metric.result()) for metric in self.model.metrics}
+        values.update({name: float(value) for name, value in logs.items()})
         if not all(np.isfinite(v) for v in values.values()):
             raise DrawError(
                 f"non-finite loss at step {step} ({values}); the last good checkpoint is "
@@ -172,7 +207,7 @@ class Trainer:
         with writer.as_default(step=step):
             for name, value in values.items():
                 tf.summary.scalar(name, value)
-            tf.summary.scalar("learning_rate", float(self.optimizer.learning_rate))
+            tf.summary.scalar("learning_rate", float(self.optimizer.learning_rate.numpy()))
             tf.summary.scalar("images_per_second", images_per_second)
 
     def _image_summaries(self, step, summary_images, writer):

@@ -47,8 +47,28 @@ def bar_images(n, height=12, width=12, channels=1, seed=0):
     return images, labels
 
 
-@pytest.fixture
-def tiny_data():
+def tiny_image_data():
+    """200 training and 50 test bar images, 12x12x1, two classes."""
     train_images, train_labels = bar_images(200, seed=0)
     test_images, test_labels = bar_images(50, seed=1)
     return ImageData("bars", train_images, train_labels, test_images, test_labels, 2, "test")
+
+
+@pytest.fixture
+def tiny_data():
+    return tiny_image_data()
+
+
+LOGICAL_CPUS = 2
+
+
+def pytest_configure(config):
+    """Splits the CPU into LOGICAL_CPUS logical devices (for the tf.distribute tests),
+    which must happen before TensorFlow initialises its devices. Ops without a device
+    still run on /cpu:0, so the other tests are unaffected."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * LOGICAL_CPUS
+    )

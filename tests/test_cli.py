@@ -13,13 +13,15 @@ from draw.run_dir import RunDir
 from tests.conftest import REPO
 
 
-def run_script(script, *args, timeout=300):
+def run_script(script, *args, timeout=300, env=None):
+    """Runs script with args; env: variables added to this process's environment."""
     return subprocess.run(
         [sys.executable, os.path.join(REPO, script), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -1,0 +1,213 @@
+"""Training under tf.distribute: one device, the GPUs of one machine, several machines, a TPU.
+
+`--strategy` picks the tf.distribute strategy the Trainer builds its model, optimizer and
+metrics under:
+
+    default       one device (the first GPU when there is one, the input prefetched to it;
+                  else the CPU, with TensorFlow's default strategy)
+    mirrored      MirroredStrategy: every GPU of this machine (the CPU when there is none)
+    multi_worker  MultiWorkerMirroredStrategy: the machines named by TF_CONFIG
+    tpu           TPUStrategy on the TPU named by --tpu
+
+Training is SPMD: every worker runs the same program (the same steps, summaries and
+checkpoint saves, so that their collective operations match), and only the chief writes
+files. The global batch (--batch_size) is split evenly over the replicas; each replica's
+loss is its images' summed loss divided by the GLOBAL batch size and the gradients are
+summed over the replicas, so one step on R replicas is the step one device takes on the
+whole batch (tests/test_distribute.py checks it to float tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from draw.errors import DrawError
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def make_strategy(config) -> tf.distribute.Strategy:
+    """The strategy of config.strategy; DrawError (one line) when it cannot be set up.
+
+    multi_worker must be created before TensorFlow runs any operation (train.py creates
+    the strategy first).
+    """
+    name = config.strategy
+    if name == "default":
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return tf.distribute.OneDeviceStrategy(gpus[0].name)
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        _check_tf_config()
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except (RuntimeError, ValueError) as e:
+            raise DrawError(f"--strategy=multi_worker: {_first_line(e)}") from None
+    if name == "tpu":
+        return _tpu_strategy(config.tpu)
+    raise DrawError(f"--strategy={name} is not one of {', '.join(STRATEGIES)}")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _check_tf_config() -> None:
+    """A TF_CONFIG that is set must be JSON with a cluster and this worker's task."""
+    text = os.environ.get("TF_CONFIG", "")
+    if not text:
+        return  # MultiWorkerMirroredStrategy then runs as a single worker
+    try:
+        tf_config = json.loads(text)
+        cluster, task = tf_config["cluster"], tf_config["task"]
+        task["type"], int(task["index"])
+        if not isinstance(cluster, dict):
+            raise TypeError("cluster is not a dict")
+    except (ValueError, KeyError, TypeError) as e:
+        raise DrawError(
+            f"TF_CONFIG is not a valid cluster description ({type(e).__name__}: "
+            f"{_first_line(e)}); see the README's section on several machines"
+        ) from None
+
+
+def _tpu_strategy(tpu: str) -> tf.distribute.TPUStrategy:
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or None)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        which = f"the TPU '{tpu}'" if tpu else "a TPU (name one with --tpu; local on a TPU VM)"
+        raise DrawError(f"--strategy=tpu: cannot reach {which}: {_first_line(e)}") from None
+
+
+def per_replica_batch_size(batch_size: int, strategy: tf.distribute.Strategy) -> int:
+    """The global batch's share of one replica; DrawError if it does not split evenly."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise DrawError(
+            f"--batch_size={batch_size} does not split evenly over the {replicas} replicas "
+            f"of the strategy; use a multiple of {replicas}"
+        )
+    return batch_size // replicas
+
+
+def check_jit_compile(jit_compile: bool, strategy: tf.distribute.Strategy) -> None:
+    """XLA (--jit_compile) fails on a step that runs on several replicas of one process
+    (a compiled step reads another device's copy of a variable; Keras itself turns XLA off
+    under tf.distribute): DrawError then. TPUs compile with XLA anyway."""
+    replicas = strategy.num_replicas_in_sync
+    if jit_compile and replicas > 1 and not isinstance(strategy, tf.distribute.TPUStrategy):
+        raise DrawError(
+            f"--jit_compile does not work with the {replicas} replicas of this strategy; "
+            "use --nojit_compile"
+        )
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this worker writes the run's files (checkpoints, summaries, config)."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+INPUT_OPTIONS = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+
+
+def distribute_train_batches(strategy, global_batches, global_batch_size: int):
+    """Each replica's share of the global training batches, prefetched to its device.
+
+    global_batches: `() -> tf.data.Dataset` of `(x [batch, H, W, C], labels [batch])` with
+    `global_batch_size` images (data.pipeline.train_batches, a pure function of the
+    step). Every input pipeline (one per worker) builds the same global batch and keeps
+    the slices of its replicas, so replica r trains on images `r*b .. (r+1)*b - 1` of the
+    batch one device would train on (b = global_batch_size / replicas).
+    """
+    replicas = strategy.num_replicas_in_sync
+    b = per_replica_batch_size(global_batch_size, strategy)
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        local = replicas // context.num_input_pipelines  # replicas this pipeline feeds
+        first = context.input_pipeline_id * local
+
+        def slices(x, labels):
+            x = tf.reshape(x, [replicas, b, *x.shape[1:]])[first : first + local]
+            labels = tf.reshape(labels, [replicas, b])[first : first + local]
+            return x, labels
+
+        return global_batches().map(slices).unbatch().prefetch(tf.data.AUTOTUNE)
+
+    return strategy.distribute_datasets_from_function(dataset_fn, INPUT_OPTIONS)
+
+
+def distribute_batches(strategy, batches: tf.data.Dataset):
+    """A batched dataset (e.g. the test split) split over the replicas; a last, smaller
+    batch may leave some replicas fewer images (the metrics count images, not batches)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(batches.with_options(options), INPUT_OPTIONS)
+
+
+def replica_function(strategy, fn, jit_compile: bool = False):
+    """`fn(*args)` run on every replica inside one tf.function; returns replica 0's result
+    (of this worker), for results that are the same on every replica (reduced values).
+
+    jit_compile compiles fn (the per-replica step) with XLA.
+    """
+    step = tf.function(fn, jit_compile=jit_compile)
+
+    @tf.function
+    def run(*args):
+        results = strategy.run(step, args=args)
+        return tf.nest.map_structure(
+            lambda value: strategy.experimental_local_results(value)[0], results
+        )
+
+    return run
+
+
+def sum_over_replicas(values):
+    """The sum of `values` (a list of tensors) over the replicas, in a replica context;
+    `values` itself without a strategy."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
+class SummedGradientsAdam(keras.optimizers.Adam):
+    """Keras' Adam for gradients that are already summed over the replicas.
+
+    Keras 3's TensorFlow optimizer clips each replica's gradient (clipnorm) BEFORE it
+    all-reduces the gradients, so that under a strategy the clip would act on partial
+    gradients and the update would differ from one device's. DRAW.train_step therefore
+    sums the gradients itself (sum_over_replicas); this optimizer clips the summed
+    gradient and skips its own all-reduce. Without a strategy it is exactly Adam.
+    """
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        return grads_and_vars
+
+
+class WorkerCheckpointDir:
+    """Where a worker writes checkpoints: the run's folder on the chief; a temporary
+    folder elsewhere (multi-worker saving needs every worker to take part, as reading some
+    variables is a collective operation), deleted after each save."""
+
+    def __init__(self, strategy, checkpoint_dir: str):
+        self.chief = is_chief(strategy)
+        self.path = checkpoint_dir
+        if not self.chief:  # created by the first save
+            self.path = os.path.join(tempfile.gettempdir(), f"draw_worker_{os.getpid()}_{id(self)}")
+
+    def after_save(self) -> None:
+        if not self.chief:
+            shutil.rmtree(self.path, ignore_errors=True)
