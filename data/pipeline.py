@@ -58,11 +58,12 @@ def train_batches(
     images = tf.constant(images)
     labels = tf.constant(data.train_labels)
 
-    def batch_at(step):
-        epoch = step // steps_per_epoch
-        k = step % steps_per_epoch
+    def epoch_order(epoch):
         order_key = tf.stack([tf.constant(seed, tf.int64), epoch])
-        order = tf.argsort(tf.random.stateless_uniform([n], seed=order_key))
+        return tf.argsort(tf.random.stateless_uniform([n], seed=order_key))
+
+    def batch_at(order, step):
+        k = step % steps_per_epoch
         index = order[k * batch_size : (k + 1) * batch_size]
         x = _to_float(tf.gather(images, index))
         if binarize == "dynamic":
@@ -70,9 +71,15 @@ def train_batches(
             x = tf.cast(tf.random.stateless_uniform(tf.shape(x), seed=key) < x, tf.float32)
         return x, tf.gather(labels, index)
 
-    steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
-    batches = steps.map(batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    def epoch_batches(epoch):
+        # The epoch's permutation is drawn once here, not once per batch.
+        order = epoch_order(epoch)
+        first = tf.maximum(epoch * steps_per_epoch, start_step)
+        steps = tf.data.Dataset.range(first, (epoch + 1) * steps_per_epoch)
+        return steps.map(lambda step: batch_at(order, step))
+
+    epochs = tf.data.Dataset.range(start_step // steps_per_epoch, np.iinfo(np.int64).max)
+    return epochs.flat_map(epoch_batches).prefetch(tf.data.AUTOTUNE)
 
 
 def test_images(data: ImageData, binarize: str) -> np.ndarray:

@@ -15,6 +15,8 @@ the canvas is channels-first `[batch, C, B, A]` (see draw.attention).
 
 from __future__ import annotations
 
+import os
+
 import keras
 import tensorflow as tf
 
@@ -22,6 +24,50 @@ from draw import attention
 from draw.config import DrawConfig
 from draw.distribute import sum_over_replicas
 from draw.losses import kl_loss, reconstruction_loss
+
+
+def lstm_update(gates, c_prev):
+    """Keras' LSTMCell from its summed pre-activations: gates `[batch, 4*units]` in the
+    order i, f, c, o (sigmoid gates, tanh activation). Returns (h, c), each `[batch, units]`."""
+    i, f, g, o = tf.split(gates, 4, axis=1)
+    c = tf.sigmoid(f) * c_prev + tf.sigmoid(i) * tf.tanh(g)
+    return tf.sigmoid(o) * tf.tanh(c), c
+
+
+def _geometry(window):
+    """A window's (gx, gy, delta) as `[batch, 3]`, or None without attention."""
+    return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
+
+
+SYMBOLIC_LOOP = os.environ.get("DRAW_LOOP", "while") == "while"
+
+
+def run_steps(step, state, inputs):
+    """The recurrence `state, outputs_t = step(state, inputs[t])` for t = 0..T-1, where T =
+    len(inputs). Returns the last state and the outputs stacked, each `[T, ...]`.
+
+    The first step is traced on its own (it gives the outputs' structure); the other
+    T - 1 run in a tf.while_loop, so tracing time does not grow with T."""
+    T = inputs.shape[0]
+    state, first = step(state, inputs[0])
+    if not SYMBOLIC_LOOP:
+        outs = [first]
+        for t in range(1, T):
+            state, out = step(state, inputs[t])
+            outs.append(out)
+        return state, tf.nest.map_structure(lambda *v: tf.stack(v), *outs)
+    arrays = tf.nest.map_structure(
+        lambda v: tf.TensorArray(v.dtype, size=T, element_shape=v.shape).write(0, v), first
+    )
+
+    def body(t, state, arrays):
+        state, out = step(state, inputs[t])
+        return t + 1, state, tf.nest.map_structure(lambda a, v: a.write(t, v), arrays, out)
+
+    _, state, arrays = tf.while_loop(
+        lambda t, *_: t < T, body, (tf.constant(1), state, arrays), maximum_iterations=T - 1
+    )
+    return state, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
 
 class DRAW(keras.Model):
@@ -61,6 +107,19 @@ class DRAW(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.lx_tracker, self.lz_tracker]
 
+    def build(self, input_shape=None):
+        """Creates the layers' weights with one plain step of their own calls on zeros (the
+        order, names and initial values of the weights are those of the recurrence)."""
+        zeros = tf.zeros([1, self.C, self.B, self.A])
+        h_dec = tf.zeros([1, self.config.dec_size])
+        enc_state = [tf.zeros([1, self.config.enc_size])] * 2
+        r, _ = self.reader(zeros, zeros, h_dec)
+        h_enc, _ = self.encoder(tf.concat([r, h_dec], axis=-1), enc_state)
+        self.mu_layer(h_enc)
+        self.log_sigma_layer(h_enc)
+        self.writer(self.decoder(tf.zeros([1, self.config.z_size]), [h_dec, h_dec])[0])
+        self.built = True
+
     def build_variables(self):
         """Creates every weight by running one image of zeros through the model."""
         zeros = tf.zeros([1, self.B, self.A, self.C])
@@ -89,14 +148,53 @@ class DRAW(keras.Model):
         dec_state = [tf.zeros([batch_size, self.config.dec_size])] * 2
         return c, enc_state, dec_state
 
-    def _decode(self, z, dec_state, c):
-        """One decoder step: h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} + write."""
-        h_dec, dec_state = self.decoder(z, dec_state)
-        update, write_window = self.writer(h_dec)
-        return h_dec, dec_state, c + update, write_window
+    def _fused_weights(self, with_encoder=True):
+        """The layers' weights concatenated for the fused products (see `call`)."""
+        enc, dec = self.encoder, self.decoder
+        r_size = enc.kernel.shape[0] - self.config.dec_size  # encoder input = [r, h_dec]
+        h_dec_heads = [(h.kernel, h.bias) for h in self.writer.heads()]
+        h_dec_heads.append((dec.recurrent_kernel, dec.bias))
+        if with_encoder:
+            h_dec_heads.append((enc.kernel[r_size:], enc.bias))
+            h_dec_heads += [(h.kernel, h.bias) for h in self.reader.heads()]
+        weights = {
+            "h_dec": tf.concat([k for k, _ in h_dec_heads], axis=1),
+            "h_dec_bias": tf.concat([b for _, b in h_dec_heads], axis=0),
+            "z": tf.convert_to_tensor(dec.kernel),
+        }
+        if with_encoder:
+            weights["enc_in"] = tf.concat([enc.kernel[:r_size], enc.recurrent_kernel], axis=0)
+            weights["latent"] = tf.concat([self.mu_layer.kernel, self.log_sigma_layer.kernel], 1)
+            weights["latent_bias"] = tf.concat([self.mu_layer.bias, self.log_sigma_layer.bias], 0)
+        return weights
+
+    def _h_dec_split(self, with_encoder=True):
+        """Column sizes of the fused h_dec product: write heads, decoder gates[, encoder
+        gates, read heads]."""
+        sizes = [sum(h.units for h in self.writer.heads()), 4 * self.config.dec_size]
+        if with_encoder:
+            sizes += [4 * self.config.enc_size, sum(h.units for h in self.reader.heads())]
+        return sizes
+
+    def _decode(self, z, dec_gates_from_h, dec_c, c, weights, split):
+        """One decoder step from z_t and the h_dec_{t-1} part of its gates:
+        h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} + write(h_dec_t).
+
+        Returns its cell state, c_t, the write window's (gx, gy, delta) (or None), and the
+        fused product of h_dec_t (whose later columns serve the next step)."""
+        h_dec, dec_c = lstm_update(tf.matmul(z, weights["z"]) + dec_gates_from_h, dec_c)
+        products = tf.matmul(h_dec, weights["h_dec"]) + weights["h_dec_bias"]
+        update, write_window = self.writer.from_params(products[:, : split[0]])
+        return dec_c, c + update, _geometry(write_window), products
 
     def call(self, x, noise=None, training=False):
         """Runs the T steps of encoder and decoder on a batch of images.
+
+        The recurrence is DESIGN.md section 3; its products are fused where they share an
+        input (the maths is unchanged, only its schedule): h_dec_t feeds one matmul with
+        the write heads, the decoder's recurrent gates, the encoder's h_dec rows and the
+        read window's head side by side, and [r_t, h_enc_{t-1}] feeds one matmul with the
+        encoder's r rows and recurrent kernel stacked.
 
         Args:
           x: `[batch, B, A, C]` float32 in [0, 1].
@@ -113,26 +211,30 @@ class DRAW(keras.Model):
         x = tf.transpose(x, [0, 3, 1, 2])  # [batch, C, B, A]
         if noise is None:
             noise = self.sample_noise(batch_size)
-        c, enc_state, dec_state = self._zero_state(batch_size)
-        h_dec = dec_state[0]
-        steps = {key: [] for key in ("canvas", "mu", "log_sigma", "z")}
-        windows = {"read_window": [], "write_window": []}
-        for t in range(self.config.T):
+        weights, split = self._fused_weights(), self._h_dec_split()
+
+        def step(state, eps):
+            c, h_enc, enc_c, dec_c, products = state
+            _, dec_from_h, enc_from_h, read_params = tf.split(products, split, axis=1)
             x_hat = x - tf.sigmoid(c)
-            r, read_window = self.reader(x, x_hat, h_dec)
-            h_enc, enc_state = self.encoder(tf.concat([r, h_dec], axis=-1), enc_state)
-            mu = self.mu_layer(h_enc)
-            log_sigma = self.log_sigma_layer(h_enc)
-            z = mu + tf.exp(log_sigma) * noise[t]
-            h_dec, dec_state, c, write_window = self._decode(z, dec_state, c)
-            for key, value in (("canvas", c), ("mu", mu), ("log_sigma", log_sigma), ("z", z)):
-                steps[key].append(value)
-            for key, window in (("read_window", read_window), ("write_window", write_window)):
-                if window is not None:
-                    windows[key].append(tf.concat([window.gx, window.gy, window.delta], -1))
-        outputs = {key: tf.stack(values) for key, values in steps.items()}
+            r, read_window = self.reader.from_params(x, x_hat, read_params)
+            enc_gates = tf.matmul(tf.concat([r, h_enc], 1), weights["enc_in"]) + enc_from_h
+            h_enc, enc_c = lstm_update(enc_gates, enc_c)
+            latent = tf.matmul(h_enc, weights["latent"]) + weights["latent_bias"]
+            mu, log_sigma = tf.split(latent, 2, axis=1)
+            z = mu + tf.exp(log_sigma) * eps
+            dec_c, c, write_window, products = self._decode(z, dec_from_h, dec_c, c, weights, split)
+            out = {"canvas": c, "mu": mu, "log_sigma": log_sigma, "z": z}
+            out.update(read_window=_geometry(read_window), write_window=write_window)
+            return (c, h_enc, enc_c, dec_c, products), {
+                k: v for k, v in out.items() if v is not None
+            }
+
+        c, (h_enc, enc_c), (_, dec_c) = self._zero_state(batch_size)
+        # The fused product of h_dec_0 = 0 is its bias.
+        products = tf.broadcast_to(weights["h_dec_bias"], [batch_size, sum(split)])
+        _, outputs = run_steps(step, (c, h_enc, enc_c, dec_c, products), noise)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
-        outputs.update({key: tf.stack(v) for key, v in windows.items() if v})
         return outputs
 
     def generate(self, num_images=None, z=None):
@@ -147,18 +249,26 @@ class DRAW(keras.Model):
         """
         if z is None:
             z = self.sample_noise(num_images)
-        c, _, dec_state = self._zero_state(tf.shape(z)[1])
-        canvases, windows = [], []
-        for t in range(self.config.T):
-            _, dec_state, c, write_window = self._decode(z[t], dec_state, c)
-            canvases.append(c)
-            if write_window is not None:
-                windows.append(
-                    tf.concat([write_window.gx, write_window.gy, write_window.delta], -1)
-                )
-        outputs = {"canvas": tf.transpose(tf.stack(canvases), [0, 1, 3, 4, 2]), "z": z}
-        if windows:
-            outputs["write_window"] = tf.stack(windows)
+        batch_size = tf.shape(z)[1]
+        weights, split = self._fused_weights(with_encoder=False), self._h_dec_split(False)
+
+        def step(state, z_t):
+            c, dec_c, products = state
+            dec_c, c, write_window, products = self._decode(
+                z_t, products[:, split[0] :], dec_c, c, weights, split
+            )
+            out = (
+                {"canvas": c}
+                if write_window is None
+                else {"canvas": c, "write_window": write_window}
+            )
+            return (c, dec_c, products), out
+
+        c, _, (_, dec_c) = self._zero_state(batch_size)
+        products = tf.broadcast_to(weights["h_dec_bias"], [batch_size, sum(split)])
+        _, outputs = run_steps(step, (c, dec_c, products), z)
+        outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
+        outputs["z"] = z
         return outputs
 
     def compute_losses(self, x, outputs):

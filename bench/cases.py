@@ -1,0 +1,177 @@
+"""The benchmark cases. Each returns a list of rows (dicts); bench/run.py runs each case
+in a fresh process (so that first-step times and peak memory are the case's own) and
+prints and stores the rows.
+
+A row has `name` and `preset` and any of: ms (per iteration or per call), images_per_s,
+gflop (per iteration, see bench/flops.py), gflops (achieved), matmul_gflops (the 1024^3
+float32 matmul in the same process), matmul_fraction, speedup (over the plain port),
+seconds, peak_rss_mb, note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+
+import keras
+import tensorflow as tf
+
+from bench import flops, measure
+from bench.plain import make_plain_train_step
+from data import load_dataset, pipeline
+from draw.config import make_config
+from draw.training import make_optimizer
+from models import build_model
+
+
+@dataclasses.dataclass
+class Sizes:
+    """How long to measure, and the model overrides (none for the real benchmark)."""
+
+    train_calls: dict  # preset -> iterations per repeat
+    repeats: int = 3
+    generate_images: int = 10000
+    pipeline_batches: int = 200
+    matmul_n: int = 1024
+    overrides: dict = dataclasses.field(default_factory=dict)
+
+
+FULL = Sizes(train_calls={"jang": 30, "paper_mnist": 5})
+# Tiny sizes for the smoke test: every row, in seconds.
+QUICK = Sizes(
+    train_calls={"jang": 2, "paper_mnist": 2},
+    repeats=3,
+    generate_images=50,
+    pipeline_batches=3,
+    matmul_n=128,
+    overrides=dict(T=3, enc_size=16, dec_size=16, z_size=4, batch_size=10),
+)
+
+
+def _config(preset, sizes, **extra):
+    return make_config(preset, **{**sizes.overrides, **extra})
+
+
+def _train_setup(config, data):
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, data.image_shape)
+    optimizer = make_optimizer(config)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+    batches = pipeline.train_batches(data, config.batch_size, config.seed, config.binarize)
+    return model, optimizer, next(iter(batches))
+
+
+def _rates(config, data, seconds, matmul):
+    gflop = flops.train_flops(config, data.image_shape, config.batch_size) / 1e9
+    return dict(
+        ms=seconds * 1e3,
+        images_per_s=config.batch_size / seconds,
+        gflop=gflop,
+        gflops=gflop / seconds,
+        matmul_gflops=matmul,
+        matmul_fraction=gflop / seconds / matmul,
+    )
+
+
+def train(preset, sizes, jit_compile, plain=False):
+    """The optimised train step (model.train_step as draw/training.py compiles it): time to
+    the first step, then ms/iteration on a fixed batch; with plain=True also the plain
+    port of bench/plain.py on the same model."""
+    config = _config(preset, sizes, jit_compile=jit_compile)
+    data = load_dataset(config)
+    model, optimizer, batch = _train_setup(config, data)
+    label = f"train (jit_compile={jit_compile})"
+    step = tf.function(model.train_step, jit_compile=jit_compile)
+    first = measure.time_first_call(lambda: step(batch))
+    calls = sizes.train_calls[preset]
+    seconds = measure.seconds_per_call(lambda: step(batch), calls, sizes.repeats)
+    matmul = measure.matmul_gflops(sizes.matmul_n)
+    rows = [
+        dict(name=label, preset=preset, **_rates(config, data, seconds, matmul)),
+        dict(
+            name=f"first step (jit_compile={jit_compile})",
+            preset=preset,
+            seconds=first,
+            peak_rss_mb=measure.peak_rss_mb(),
+        ),
+    ]
+    rows[0]["peak_rss_mb"] = rows[1]["peak_rss_mb"]
+    if plain:
+        plain_step = make_plain_train_step(model, optimizer)
+        x = batch[0]
+        plain_first = measure.time_first_call(lambda: plain_step(x))
+        plain_seconds = measure.seconds_per_call(lambda: plain_step(x), calls, sizes.repeats)
+        rows[0]["speedup"] = plain_seconds / seconds
+        rows.append(
+            dict(
+                name="train, plain tf.function port",
+                preset=preset,
+                **_rates(config, data, plain_seconds, matmul),
+                note=f"first step {plain_first:.1f} s; the yardstick (bench/plain.py)",
+            )
+        )
+    return rows
+
+
+def generate(preset, sizes, jit_compile):
+    """Stochastic generation of sizes.generate_images images in one compiled call."""
+    config = _config(preset, sizes)
+    data_shape = (28, 28, 1)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, data_shape)
+    n = sizes.generate_images
+    sample = tf.function(
+        lambda: tf.sigmoid(model.generate(n)["canvas"][-1]), jit_compile=jit_compile
+    )
+    first = measure.time_first_call(sample)
+    seconds = measure.seconds_per_call(sample, 1, sizes.repeats, warmup=1)
+    gflop = flops.generate_flops(config, data_shape, n) / 1e9
+    return [
+        dict(
+            name=f"generate {n} images",
+            preset=preset,
+            seconds=seconds,
+            images_per_s=n / seconds,
+            gflop=gflop,
+            gflops=gflop / seconds,
+            peak_rss_mb=measure.peak_rss_mb(),
+            note=f"first call {first:.1f} s",
+        )
+    ]
+
+
+def data_pipeline(sizes):
+    """Training batches (batch 100, dynamic binarization) delivered by tf.data alone."""
+    config = make_config("jang")
+    data = load_dataset(config)
+    batches = iter(pipeline.train_batches(data, config.batch_size, config.seed, config.binarize))
+    n = sizes.pipeline_batches
+
+    def take():
+        for _ in range(n - 1):
+            next(batches)
+        return next(batches)
+
+    seconds = measure.seconds_per_call(take, 1, sizes.repeats, warmup=1)
+    return [
+        dict(
+            name="data pipeline (tf.data)",
+            preset="jang",
+            ms=seconds / n * 1e3,
+            images_per_s=n * config.batch_size / seconds,
+            peak_rss_mb=measure.peak_rss_mb(),
+            note="per batch of 100, dynamic binarization",
+        )
+    ]
+
+
+def evaluation(sizes):
+    """Nearest-neighbour search and IWAE: issue 4's evaluate code, when present."""
+    if importlib.util.find_spec("draw.nearest_neighbour") is None:
+        note = "not measured: evaluate.py's NN-NLL and IWAE code (issue 4) is not merged yet"
+        return [
+            dict(name="NN search, 1000 samples x 60,000", preset="jang", note=note),
+            dict(name="IWAE estimate, K=100", preset="jang", note=note),
+        ]
+    raise NotImplementedError  # wired once issue 4 lands

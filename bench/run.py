@@ -1,0 +1,78 @@
+"""The benchmark suite: python bench/run.py [--quick] [--output=bench/results.json]
+
+Times training (both presets, the optimised step with and without XLA, and the plain
+tf.function port as the yardstick), the first training step, stochastic generation, the
+data pipeline and, when present, the evaluation code; prints a table and writes it as
+JSON. Each case runs in a fresh process, so first-step times and peak memory are its own.
+--quick uses tiny models and few iterations (the smoke test; its figures mean nothing).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import flags  # noqa: E402
+
+from draw import cli  # noqa: E402  (imports TensorFlow quietly)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_boolean("quick", False, "Tiny sizes and few iterations (a smoke test).")
+flags.DEFINE_string("output", "bench/results.json", "Where to write the table as JSON.")
+flags.DEFINE_list("cases", [], "Run only these cases (default: all); see --list.")
+flags.DEFINE_boolean("list", False, "List the cases and exit.")
+flags.DEFINE_boolean(
+    "isolate", None, "Run each case in a fresh process (default: yes, except with --quick)."
+)
+flags.DEFINE_string("case_output", "", "Internal: run one case and write its rows here.")
+
+
+def _cases():
+    """name -> (function of sizes) -> rows."""
+    from bench import cases
+
+    return {
+        "train_jang": lambda s: cases.train("jang", s, jit_compile=False, plain=True),
+        "train_jang_xla": lambda s: cases.train("jang", s, jit_compile=True),
+        "train_paper_mnist": lambda s: cases.train("paper_mnist", s, jit_compile=False),
+        "train_paper_mnist_xla": lambda s: cases.train("paper_mnist", s, jit_compile=True),
+        "generate_jang": lambda s: cases.generate("jang", s, jit_compile=False),
+        "generate_paper_mnist": lambda s: cases.generate("paper_mnist", s, jit_compile=False),
+        "data_pipeline": cases.data_pipeline,
+        "evaluation": cases.evaluation,
+    }
+
+
+def main(argv):
+    from bench import report
+    from draw.errors import DrawError
+
+    all_cases = _cases()
+    if FLAGS.list:
+        print("\n".join(all_cases))
+        return
+    names = FLAGS.cases or list(all_cases)
+    unknown = [name for name in names if name not in all_cases]
+    if unknown:
+        raise DrawError(f"unknown cases {unknown}; --list shows them")
+    from bench.cases import FULL, QUICK
+
+    sizes = QUICK if FLAGS.quick else FULL
+    if FLAGS.case_output:
+        (name,) = names
+        report.write_json(FLAGS.case_output, all_cases[name](sizes))
+        return
+    rows = []
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        if FLAGS.isolate if FLAGS.isolate is not None else not FLAGS.quick:
+            rows += report.run_isolated(__file__, name, FLAGS.quick)
+        else:
+            rows += all_cases[name](sizes)
+    print(report.table(rows))
+    report.write_json(FLAGS.output, rows, quick=FLAGS.quick)
+    print(f"wrote {FLAGS.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,60 @@
+"""The benchmark suite runs end to end (tiny sizes; its figures are not checked), and its
+plain-port yardstick computes the model's own losses."""
+
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from bench.plain import plain_losses
+from models import build_model
+from tests.conftest import tiny_config
+from tests.test_cli import run_script
+
+ROWS = [
+    "train (jit_compile=False)",
+    "first step (jit_compile=False)",
+    "train, plain tf.function port",
+    "train (jit_compile=True)",
+    "first step (jit_compile=True)",
+    "generate 50 images",
+    "data pipeline (tf.data)",
+    "NN search, 1000 samples x 60,000",
+    "IWAE estimate, K=100",
+]
+
+
+def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
+    output = tmp_path / "results.json"
+    result = run_script("bench/run.py", "--quick", f"--output={output}")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(output.read_text())
+    names = [(row["name"], row["preset"]) for row in document["rows"]]
+    for preset in ("jang", "paper_mnist"):
+        for name in ROWS[:2] + ROWS[3:6]:
+            assert (name, preset) in names
+            assert any(
+                line.startswith(name) and preset in line for line in result.stdout.splitlines()
+            )
+    for name in ROWS[2:3] + ROWS[6:]:
+        assert name in result.stdout and any(n == name for n, _ in names)
+    assert document["quick"] is True and "date" in document
+    train = next(row for row in document["rows"] if row["name"] == ROWS[0])
+    assert train["ms"] > 0 and 0 < train["matmul_fraction"] and train["gflop"] > 0
+
+
+def test_bench_rejects_an_unknown_case():
+    result = run_script("bench/run.py", "--cases=nonsense")
+    assert result.returncode == 2 and "nonsense" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_plain_port_computes_the_models_losses():
+    for read_attn, write_attn in ((True, True), (False, False)):
+        config = tiny_config(read_attn=read_attn, write_attn=write_attn, T=4)
+        model = build_model(config, (12, 12, 1))
+        rng = np.random.default_rng(5)
+        x = tf.constant((rng.uniform(size=(6, 12, 12, 1)) < 0.4).astype(np.float32))
+        noise = tf.constant(rng.normal(size=(4, 6, config.z_size)).astype(np.float32))
+        want = model.compute_losses(x, model(x, noise=noise))["loss"]
+        np.testing.assert_allclose(plain_losses(model, x, noise).numpy(), want.numpy(), rtol=1e-5)
