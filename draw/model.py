@@ -39,7 +39,7 @@ def _geometry(window):
     return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
 
 
-SYMBOLIC_LOOP = os.environ.get("DRAW_LOOP", "while") == "while"
+UNROLL_MAX_T = int(os.environ.get("DRAW_UNROLL_MAX_T", "16"))
 
 
 def run_steps(step, state, inputs):
@@ -50,7 +50,7 @@ def run_steps(step, state, inputs):
     T - 1 run in a tf.while_loop, so tracing time does not grow with T."""
     T = inputs.shape[0]
     state, first = step(state, inputs[0])
-    if not SYMBOLIC_LOOP:
+    if T <= UNROLL_MAX_T:
         outs = [first]
         for t in range(1, T):
             state, out = step(state, inputs[t])
@@ -176,16 +176,23 @@ class DRAW(keras.Model):
             sizes += [4 * self.config.enc_size, sum(h.units for h in self.reader.heads())]
         return sizes
 
+    def _initial_parts(self, weights, split, batch_size):
+        """The parts of the fused product of h_dec_0 = 0 that serve step 1: its biases."""
+        biases = tf.split(weights["h_dec_bias"], split)[1:]
+        return [tf.broadcast_to(b, [batch_size, size]) for b, size in zip(biases, split[1:])]
+
     def _decode(self, z, dec_gates_from_h, dec_c, c, weights, split):
         """One decoder step from z_t and the h_dec_{t-1} part of its gates:
         h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} + write(h_dec_t).
 
         Returns its cell state, c_t, the write window's (gx, gy, delta) (or None), and the
-        fused product of h_dec_t (whose later columns serve the next step)."""
+        other parts of the fused product of h_dec_t, which serve the next step."""
         h_dec, dec_c = lstm_update(tf.matmul(z, weights["z"]) + dec_gates_from_h, dec_c)
-        products = tf.matmul(h_dec, weights["h_dec"]) + weights["h_dec_bias"]
-        update, write_window = self.writer.from_params(products[:, : split[0]])
-        return dec_c, c + update, _geometry(write_window), products
+        write_params, *later = tf.split(
+            tf.nn.bias_add(tf.matmul(h_dec, weights["h_dec"]), weights["h_dec_bias"]), split, 1
+        )
+        update, write_window = self.writer.from_params(write_params)
+        return dec_c, c + update, _geometry(write_window), later
 
     def call(self, x, noise=None, training=False):
         """Runs the T steps of encoder and decoder on a batch of images.
@@ -214,26 +221,27 @@ class DRAW(keras.Model):
         weights, split = self._fused_weights(), self._h_dec_split()
 
         def step(state, eps):
-            c, h_enc, enc_c, dec_c, products = state
-            _, dec_from_h, enc_from_h, read_params = tf.split(products, split, axis=1)
+            c, h_enc, enc_c, dec_c, (dec_from_h, enc_from_h, read_params) = state
             x_hat = x - tf.sigmoid(c)
             r, read_window = self.reader.from_params(x, x_hat, read_params)
             enc_gates = tf.matmul(tf.concat([r, h_enc], 1), weights["enc_in"]) + enc_from_h
             h_enc, enc_c = lstm_update(enc_gates, enc_c)
-            latent = tf.matmul(h_enc, weights["latent"]) + weights["latent_bias"]
+            latent = tf.nn.bias_add(tf.matmul(h_enc, weights["latent"]), weights["latent_bias"])
             mu, log_sigma = tf.split(latent, 2, axis=1)
             z = mu + tf.exp(log_sigma) * eps
-            dec_c, c, write_window, products = self._decode(z, dec_from_h, dec_c, c, weights, split)
+            dec_c, c, write_window, h_dec_parts = self._decode(
+                z, dec_from_h, dec_c, c, weights, split
+            )
             out = {"canvas": c, "mu": mu, "log_sigma": log_sigma, "z": z}
             out.update(read_window=_geometry(read_window), write_window=write_window)
-            return (c, h_enc, enc_c, dec_c, products), {
+            return (c, h_enc, enc_c, dec_c, h_dec_parts), {
                 k: v for k, v in out.items() if v is not None
             }
 
         c, (h_enc, enc_c), (_, dec_c) = self._zero_state(batch_size)
         # The fused product of h_dec_0 = 0 is its bias.
-        products = tf.broadcast_to(weights["h_dec_bias"], [batch_size, sum(split)])
-        _, outputs = run_steps(step, (c, h_enc, enc_c, dec_c, products), noise)
+        h_dec_parts = self._initial_parts(weights, split, batch_size)
+        _, outputs = run_steps(step, (c, h_enc, enc_c, dec_c, h_dec_parts), noise)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
         return outputs
 
@@ -253,20 +261,20 @@ class DRAW(keras.Model):
         weights, split = self._fused_weights(with_encoder=False), self._h_dec_split(False)
 
         def step(state, z_t):
-            c, dec_c, products = state
-            dec_c, c, write_window, products = self._decode(
-                z_t, products[:, split[0] :], dec_c, c, weights, split
+            c, dec_c, (dec_from_h,) = state
+            dec_c, c, write_window, h_dec_parts = self._decode(
+                z_t, dec_from_h, dec_c, c, weights, split
             )
             out = (
                 {"canvas": c}
                 if write_window is None
                 else {"canvas": c, "write_window": write_window}
             )
-            return (c, dec_c, products), out
+            return (c, dec_c, h_dec_parts), out
 
         c, _, (_, dec_c) = self._zero_state(batch_size)
-        products = tf.broadcast_to(weights["h_dec_bias"], [batch_size, sum(split)])
-        _, outputs = run_steps(step, (c, dec_c, products), z)
+        h_dec_parts = self._initial_parts(weights, split, batch_size)
+        _, outputs = run_steps(step, (c, dec_c, h_dec_parts), z)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
         outputs["z"] = z
         return outputs
