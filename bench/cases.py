@@ -14,6 +14,7 @@ import dataclasses
 import importlib.util
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from bench import flops, measure
@@ -33,6 +34,9 @@ class Sizes:
     generate_images: int = 10000
     pipeline_batches: int = 200
     matmul_n: int = 1024
+    nn_references: int = 60000
+    iwae_k: int = 100
+    iwae_images: int = 50
     overrides: dict = dataclasses.field(default_factory=dict)
 
 
@@ -44,6 +48,8 @@ QUICK = Sizes(
     generate_images=50,
     pipeline_batches=3,
     matmul_n=128,
+    nn_references=2000,
+    iwae_images=2,
     overrides=dict(T=3, enc_size=16, dec_size=16, z_size=4, batch_size=10),
 )
 
@@ -167,11 +173,41 @@ def data_pipeline(sizes):
 
 
 def evaluation(sizes):
-    """Nearest-neighbour search and IWAE: issue 4's evaluate code, when present."""
-    if importlib.util.find_spec("draw.nearest_neighbour") is None:
-        note = "not measured: evaluate.py's NN-NLL and IWAE code (issue 4) is not merged yet"
-        return [
-            dict(name="NN search, 1000 samples x 60,000", preset="jang", note=note),
-            dict(name="IWAE estimate, K=100", preset="jang", note=note),
-        ]
-    raise NotImplementedError  # wired once issue 4 lands
+    """Nearest-neighbour search and the IWAE estimate, with evaluate.py's library code
+    (draw.nn_nll, draw.likelihood; issue 4) when it is present."""
+    names = ("NN search, 1000 samples x 60,000", f"IWAE estimate, K={sizes.iwae_k}")
+    if any(importlib.util.find_spec(m) is None for m in ("draw.nn_nll", "draw.likelihood")):
+        note = "not measured: evaluate.py's library code (issue 4) is not on this branch"
+        return [dict(name=name, preset="jang", note=note) for name in names]
+    from draw.likelihood import importance_sampled_nll
+    from draw.nn_nll import nearest_neighbours
+
+    config = _config("jang", sizes)
+    data = load_dataset(config)
+    train = data.train_images[: sizes.nn_references].astype(np.float32) / 255.0
+    queries = np.random.default_rng(0).uniform(size=(1000, train[0].size)).astype(np.float32)
+    flat = train.reshape(len(train), -1)
+    search = measure.seconds_per_call(
+        lambda: tf.constant(nearest_neighbours(queries, flat)[0]), 1, sizes.repeats, warmup=1
+    )
+    rows = [dict(name=names[0], preset="jang", seconds=search, peak_rss_mb=measure.peak_rss_mb())]
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, data.image_shape)
+    images = pipeline.test_images(data, config.binarize)[: sizes.iwae_images]
+
+    def iwae():
+        result = importance_sampled_nll(model, images, sizes.iwae_k, seed=0, log=None)
+        return tf.constant(result["nll"])
+
+    seconds = measure.seconds_per_call(iwae, 1, sizes.repeats, warmup=1)
+    rows.append(
+        dict(
+            name=names[1],
+            preset="jang",
+            seconds=seconds,
+            images_per_s=len(images) / seconds,
+            peak_rss_mb=measure.peak_rss_mb(),
+            note=f"{len(images)} test images, untrained weights",
+        )
+    )
+    return rows
