@@ -50,7 +50,7 @@ QUICK = Sizes(
     matmul_n=128,
     nn_references=2000,
     iwae_images=2,
-    overrides=dict(T=3, enc_size=16, dec_size=16, z_size=4, batch_size=10),
+    overrides=dict(T=2, enc_size=8, dec_size=8, z_size=2, batch_size=10),
 )
 
 
