@@ -47,10 +47,8 @@ OPTIONAL = {"train_paper_mnist_xla": ("paper_mnist", True)}
 
 
 def main(argv):
-    from bench import report
+    from bench import cases, report
     from draw.errors import DrawError
-
-    from bench import cases
 
     all_cases = _cases()
     default = list(all_cases)
