@@ -15,8 +15,6 @@ the canvas is channels-first `[batch, C, B, A]` (see draw.attention).
 
 from __future__ import annotations
 
-import os
-
 import keras
 import tensorflow as tf
 
@@ -39,7 +37,9 @@ def _geometry(window):
     return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
 
 
-UNROLL_MAX_T = int(os.environ.get("DRAW_UNROLL_MAX_T", "16"))
+# Up to this many steps the recurrence is unrolled in Python (a little faster per
+# iteration); beyond it, a tf.while_loop keeps tracing time flat in T (bench/: README).
+UNROLL_MAX_T = 16
 
 
 def run_steps(step, state, inputs):
@@ -47,7 +47,7 @@ def run_steps(step, state, inputs):
     len(inputs). Returns the last state and the outputs stacked, each `[T, ...]`.
 
     The first step is traced on its own (it gives the outputs' structure); the other
-    T - 1 run in a tf.while_loop, so tracing time does not grow with T."""
+    T - 1 are unrolled when T <= UNROLL_MAX_T, else run in a tf.while_loop."""
     T = inputs.shape[0]
     state, first = step(state, inputs[0])
     if T <= UNROLL_MAX_T:
