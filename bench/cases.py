@@ -40,7 +40,7 @@ class Sizes:
     overrides: dict = dataclasses.field(default_factory=dict)
 
 
-FULL = Sizes(train_calls={"jang": 30, "paper_mnist": 5})
+FULL = Sizes(train_calls={"jang": 20, "paper_mnist": 4}, repeats=5)
 # Tiny sizes for the smoke test: every row, in seconds.
 QUICK = Sizes(
     train_calls={"jang": 2, "paper_mnist": 2},
@@ -83,37 +83,42 @@ def _rates(config, data, seconds, matmul):
 def train(preset, sizes, jit_compile, plain=False):
     """The optimised train step (model.train_step as draw/training.py compiles it): time to
     the first step, then ms/iteration on a fixed batch; with plain=True also the plain
-    port of bench/plain.py on the same model."""
+    port of bench/plain.py on the same model. The steps and the reference matmul are timed
+    in turns (median of sizes.repeats turns); peak memory is taken before the plain port
+    is built."""
     config = _config(preset, sizes, jit_compile=jit_compile)
     data = load_dataset(config)
     model, optimizer, batch = _train_setup(config, data)
     label = f"train (jit_compile={jit_compile})"
     step = tf.function(model.train_step, jit_compile=jit_compile)
     first = measure.time_first_call(lambda: step(batch))
+    rss = measure.peak_rss_mb()  # before the plain port adds its own graphs
     calls = sizes.train_calls[preset]
-    seconds = measure.seconds_per_call(lambda: step(batch), calls, sizes.repeats)
-    matmul = measure.matmul_gflops(sizes.matmul_n)
-    rows = [
-        dict(name=label, preset=preset, **_rates(config, data, seconds, matmul)),
-        dict(
-            name=f"first step (jit_compile={jit_compile})",
-            preset=preset,
-            seconds=first,
-            peak_rss_mb=measure.peak_rss_mb(),
-        ),
-    ]
-    rows[0]["peak_rss_mb"] = rows[1]["peak_rss_mb"]
+    fns = {"step": lambda: step(batch), "matmul": measure.matmul(sizes.matmul_n)}
+    ncalls = {"step": calls, "matmul": 20}
     if plain:
         plain_step = make_plain_train_step(model, optimizer)
-        x = batch[0]
-        plain_first = measure.time_first_call(lambda: plain_step(x))
-        plain_seconds = measure.seconds_per_call(lambda: plain_step(x), calls, sizes.repeats)
-        rows[0]["speedup"] = plain_seconds / seconds
+        plain_first = measure.time_first_call(lambda: plain_step(batch[0]))
+        fns["plain"] = lambda: plain_step(batch[0])
+        ncalls["plain"] = calls
+    seconds = measure.interleaved_seconds_per_call(fns, ncalls, sizes.repeats)
+    matmul = 2 * sizes.matmul_n**3 / seconds["matmul"] / 1e9
+    rows = [
+        dict(
+            name=label,
+            preset=preset,
+            **_rates(config, data, seconds["step"], matmul),
+            peak_rss_mb=rss,
+        ),
+        dict(name=f"first step (jit_compile={jit_compile})", preset=preset, seconds=first),
+    ]
+    if plain:
+        rows[0]["speedup"] = seconds["plain"] / seconds["step"]
         rows.append(
             dict(
                 name="train, plain tf.function port",
                 preset=preset,
-                **_rates(config, data, plain_seconds, matmul),
+                **_rates(config, data, seconds["plain"], matmul),
                 note=f"first step {plain_first:.1f} s; the yardstick (bench/plain.py)",
             )
         )

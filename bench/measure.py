@@ -26,6 +26,19 @@ def seconds_per_call(fn, calls: int, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def interleaved_seconds_per_call(fns: dict, calls: dict, repeats: int, warmup: int = 2):
+    """{name: median seconds per call} of several functions timed in turns (A B C A B C
+    ...), so that a change in the machine's load hits them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            _fetch(fn())
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(seconds_per_call(fn, calls[name], 1, warmup=0))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def time_first_call(fn) -> float:
     """Seconds of the first call of a fresh tf.function (tracing, compiling, one run)."""
     start = time.perf_counter()
@@ -41,13 +54,12 @@ def _fetch(result):
     return result.numpy()
 
 
-def matmul_gflops(n: int = 1024, calls: int = 20, repeats: int = 5) -> float:
-    """GFLOP/s of an n x n x n float32 matmul (2 n^3 FLOPs) in this process."""
+def matmul(n: int = 1024):
+    """A compiled n x n x n float32 matmul (2 n^3 FLOPs) as a function of no arguments."""
     a = tf.random.normal([n, n])
     b = tf.random.normal([n, n])
     product = tf.function(tf.matmul)
-    seconds = seconds_per_call(lambda: product(a, b), calls, repeats)
-    return 2 * n**3 / seconds / 1e9
+    return lambda: product(a, b)
 
 
 def peak_rss_mb() -> float:
