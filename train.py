@@ -2,11 +2,21 @@
 
 Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
 N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
-several GPUs, machines or a TPU (README: "Training on several devices").
+several GPUs, machines or a TPU (README: "Training on several devices"). SIGINT (Ctrl-C)
+or SIGTERM saves a checkpoint and stops; running the same command resumes.
 """
+
+from absl import flags
 
 from draw import cli
 from draw.flags import FLAGS, explicit_config_values
+
+flags.DEFINE_boolean(
+    "overwrite",
+    False,
+    "Start a new run in --logdir even though one exists there: its config.json, "
+    "checkpoints/ and TensorBoard events (train/, test/) are deleted first.",
+)
 
 
 def main(argv):
@@ -17,12 +27,23 @@ def main(argv):
     from draw.training import Trainer
 
     explicit = explicit_config_values(FLAGS)
-    config, run, stored_image_shape = resolve_config(explicit, FLAGS.logdir, new_run=True)
+    config, run, stored_image_shape = resolve_config(
+        explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
+    )
     if "tpu" in explicit and config.strategy != "tpu":
         raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
     strategy = distribute.make_strategy(config)  # before TensorFlow runs any operation
     data = load_dataset(config)
-    Trainer(config, run, data, stored_image_shape, strategy=strategy).train()
+    if FLAGS.overwrite:
+        run.clear()
+    Trainer(
+        config,
+        run,
+        data,
+        stored_image_shape,
+        strategy=strategy,
+        restore_from_previous=FLAGS.restore_from_previous,
+    ).train()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """What the three scripts share around their main(): quiet TensorFlow, one-line errors.
 
 Import this module before TensorFlow. `run(main)` parses the shared flags with absl and
-turns a DrawError into one line on stderr and exit status 2; with --verbose, TensorFlow's
-logs and full tracebacks are shown.
+turns a bad flag or a DrawError into one line on stderr and exit status 2 (an `Interrupted`
+run: its message and 128 + signal number); with --verbose, TensorFlow's logs and full
+tracebacks are shown.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def _import_tensorflow_quietly():
 if not VERBOSE:
     _import_tensorflow_quietly()
 
-from absl import app, logging  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
-from draw.errors import DrawError  # noqa: E402
-from draw.flags import define_flags  # noqa: E402
+from draw.errors import DrawError, Interrupted  # noqa: E402
+from draw.flags import FLAGS, define_flags  # noqa: E402
 
 
 def run(main) -> None:
@@ -48,18 +49,29 @@ def run(main) -> None:
         logging.set_verbosity(logging.ERROR)
     program = os.path.basename(sys.argv[0])
 
+    def parse_flags(argv):
+        """absl's parsing, with a bad flag made one line (absl prints two and exits 1)."""
+        try:
+            return FLAGS(argv)
+        except flags.Error as e:
+            print(f"{program}: error: {e}", file=sys.stderr)
+            sys.exit(2)
+
     def guarded(argv):
         try:
             if len(argv) > 1:
                 raise DrawError(f"unexpected arguments {argv[1:]}; flags are --name=value")
             main(argv)
+        except Interrupted as e:
+            print(f"{program}: {e}", file=sys.stderr)
+            sys.exit(e.exit_status)
         except DrawError as e:
             if VERBOSE:
                 raise
             print(f"{program}: error: {e}", file=sys.stderr)
-            sys.exit(2)
+            sys.exit(e.exit_status)
         except KeyboardInterrupt:
             print(f"{program}: interrupted", file=sys.stderr)
             sys.exit(130)
 
-    app.run(guarded)
+    app.run(guarded, flags_parser=parse_flags)

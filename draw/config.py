@@ -62,6 +62,12 @@ class DrawConfig:
     image_every: int = _field(1000, "Iterations between image summaries.", role="train")
     checkpoint_every: int = _field(1000, "Iterations between checkpoints.", role="train")
     keep_checkpoints: int = _field(3, "Checkpoints kept in the run directory.", role="train")
+    skip_nonfinite: bool = _field(
+        False,
+        "Skip (do not apply) a batch whose loss or gradients are NaN or Inf, counting it in "
+        "TensorBoard, instead of stopping the run.",
+        "train",
+    )
     jit_compile: bool = _field(
         False, "Compile the train/test steps with XLA (see README: slower on CPU).", "train"
     )
@@ -90,15 +96,24 @@ class DrawConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> DrawConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """The configuration stored as `values` (from JSON); DrawError for an unknown key
+        or a value of the wrong type."""
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(types))
         if unknown:
             raise DrawError(f"unknown configuration keys {unknown}")
+        for name, value in values.items():
+            if not isinstance(value, _JSON_TYPES[types[name]]) or (
+                isinstance(value, bool) and types[name] != "bool"
+            ):
+                raise DrawError(f"{name}={value!r} is not of type {types[name]}")
         return cls(**values)
 
     def replace(self, **changes) -> DrawConfig:
         return dataclasses.replace(self, **changes)
 
+
+_JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 
 # Values that differ from the dataclass defaults (which are the jang preset).
 PRESETS: dict[str, dict] = {
@@ -138,7 +153,10 @@ def validate(config: DrawConfig) -> None:
             raise DrawError(
                 f"--{name} must be at least 2 with attention, got {getattr(config, name)}"
             )
-    if not config.learning_rate > 0:
-        raise DrawError(f"--learning_rate must be positive, got {config.learning_rate}")
+    for name in ("learning_rate", "clipnorm"):
+        if not getattr(config, name) > 0:  # also catches NaN
+            raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
+    if not 0 <= config.beta_1 < 1:
+        raise DrawError(f"--beta_1 must be in [0, 1), got {config.beta_1}")
     if config.data_source == "files" and not config.data_dir:
         raise DrawError("--data_source=files needs --data_dir")

@@ -1,9 +1,23 @@
-"""The project's one error type for user mistakes.
+"""The project's error types for user mistakes and requested stops.
 
-Scripts catch it once at the top (see `draw.cli.run_main`) and print its message as one
-line on stderr with a non-zero exit status; anything else is a bug and keeps its traceback.
+Scripts catch them once at the top (see `draw.cli.run`) and print the message as one line
+on stderr with a non-zero exit status; anything else is a bug and keeps its traceback.
 """
 
 
 class DrawError(Exception):
     """A user error: bad flag value, missing or corrupt file, mismatched run directory."""
+
+    exit_status = 2
+
+
+class Interrupted(DrawError):
+    """Training stopped by SIGINT or SIGTERM after saving a checkpoint.
+
+    The exit status is the shell's convention for a process ended by a signal, 128 + signum,
+    so that a job scheduler sees that the run did not finish.
+    """
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_status = 128 + int(signum)

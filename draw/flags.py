@@ -46,6 +46,13 @@ def define_flags(flag_values=FLAGS) -> None:
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
+        "restore_from_previous",
+        False,
+        "When the newest checkpoint does not read (truncated, corrupt), restore the newest "
+        "one that does; unreadable ones are reported and left in place.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
         "verbose", False, "Show TensorFlow logs and full tracebacks.", flag_values=flag_values
     )
 

@@ -297,6 +297,9 @@ class DRAW(keras.Model):
         Under a tf.distribute strategy it runs on every replica (strategy.run) with the
         replica's share of the global batch; the optimizer (draw.distribute.
         SummedGradientsAdam) clips and applies the gradients summed over the replicas.
+
+        When the loss or a gradient is NaN or Inf, nothing is updated (weights, optimizer
+        state, metrics) and the returned "finite" is False; the caller stops or skips.
         """
         x, _ = data
         with tf.GradientTape() as tape:
@@ -306,8 +309,21 @@ class DRAW(keras.Model):
             loss = tf.nn.compute_average_loss(losses["loss"])
         grads = sum_over_replicas(tape.gradient(loss, self.trainable_variables))
         grad_norm = tf.linalg.global_norm(grads)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-        return {**self._update_metrics(losses), "grad_norm": grad_norm}
+        # The same verdict on every replica: the loss summed over them, the summed grads.
+        total_loss = sum_over_replicas([loss])[0]
+        finite = tf.reduce_all(
+            [tf.math.is_finite(total_loss)]
+            + [tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
+        )
+
+        def update():
+            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+            self._update_metrics(losses)
+            return tf.constant(True)
+
+        tf.cond(finite, update, lambda: tf.constant(False))
+        metrics = {m.name: m.result() for m in self.metrics}
+        return {**metrics, "grad_norm": grad_norm, "finite": finite}
 
     def test_step(self, data):
         """Losses of a batch `(x, labels)` without an update."""

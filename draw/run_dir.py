@@ -1,16 +1,24 @@
 """A run directory: its stored configuration, its checkpoints, its TensorBoard events.
 
     RUN/config.json       {"config": DrawConfig fields, "image_shape": [H, W, C]}
-    RUN/checkpoints/      tf.train.CheckpointManager (model, optimizer, step)
+    RUN/checkpoints/      tf.train.CheckpointManager (model, optimizer, step); its list
+                          `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
 
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
+Every file written here is written atomically (a temporary file, then a rename); a
+checkpoint counts only once the list names it, which TensorFlow updates (atomically)
+after the checkpoint's files are complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
+import re
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -19,19 +27,48 @@ from draw.config import DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes text to path through a temporary file and a rename."""
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (TensorFlow's run to many lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def atomic_output(path: str):
+    """Yields a temporary path next to `path` (same extension, so writers that go by it
+    work) and renames it over `path` once the block succeeds: a reader sees the old file
+    or the whole new one, never a part. An OSError (disk full, read-only folder) becomes
+    a DrawError naming `path`, and the old file stays as it was."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
+    base = os.path.basename(path)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=os.path.splitext(base)[1])
+        os.close(fd)
+    except OSError as e:
+        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as e:
+        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Writes data to path through a temporary file and a rename (see atomic_output)."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes text to path through a temporary file and a rename (see atomic_output)."""
+    atomic_write_bytes(path, text.encode())
 
 
 def default_logdir(explicit: dict) -> str:
@@ -69,29 +106,58 @@ class RunDir:
         return config, image_shape
 
     def write(self, config: DrawConfig, image_shape) -> None:
-        os.makedirs(self.path, exist_ok=True)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as e:
+            raise DrawError(
+                f"cannot create the run directory {self.path}: {e.strerror or e}"
+            ) from None
         stored = {"config": json.loads(config.to_json()), "image_shape": list(image_shape)}
         atomic_write_text(self.config_path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
 
+    def has_checkpoints(self) -> bool:
+        return os.path.isfile(os.path.join(self.checkpoint_dir, "checkpoint"))
 
-def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False):
+    def clear(self) -> None:
+        """Deletes the run (config.json, checkpoints/, train/, test/) for --overwrite; other
+        files stay. config.json goes first, so an interrupted clear leaves checkpoints that
+        no configuration claims (an error until --overwrite again), never a half old run."""
+        if not os.path.isdir(self.path):
+            return
+        try:
+            trash = tempfile.mkdtemp(dir=self.path, prefix=".overwritten-")
+            for name in ("config.json", "checkpoints", "train", "test"):
+                if os.path.lexists(os.path.join(self.path, name)):
+                    os.rename(os.path.join(self.path, name), os.path.join(trash, name))
+            shutil.rmtree(trash)
+        except OSError as e:
+            raise DrawError(f"cannot clear the run in {self.path}: {e.strerror or e}") from None
+
+
+def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False, overwrite=False):
     """The configuration of the run in logdir, or of a new one.
 
     Args:
       explicit: DrawConfig fields given on the command line.
       logdir: the run directory ("" for the default).
       new_run: whether a run may be created (train.py) when logdir holds none.
+      overwrite: a new run replaces the one in logdir (the caller then calls run.clear()).
 
     Returns (config, RunDir, stored image_shape or None for a new run). A model field
     given explicitly that contradicts the stored configuration is a DrawError; training
     fields given explicitly replace the stored ones.
     """
     run = RunDir(logdir or default_logdir(explicit))
-    if not run.exists():
+    if overwrite or not run.exists():
         if not new_run:
             raise DrawError(
                 f"no trained run in {run.path} (no config.json); train one with "
                 f"python train.py --logdir={run.path}"
+            )
+        if run.has_checkpoints() and not overwrite:
+            raise DrawError(
+                f"{run.checkpoint_dir} holds checkpoints but {run.config_path} is missing; "
+                "put it back, or start a new run there with --overwrite"
             )
         values = {k: v for k, v in explicit.items() if k != "preset"}
         return make_config(explicit.get("preset", "jang"), **values), run, None
@@ -101,7 +167,8 @@ def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False):
         if name in model_fields and value != getattr(stored, name):
             raise DrawError(
                 f"--{name}={value} contradicts the run in {run.path}, trained with "
-                f"{name}={getattr(stored, name)}; use another --logdir for a new run"
+                f"{name}={getattr(stored, name)}; use another --logdir for a new run "
+                "(or --overwrite to replace this one)"
             )
     train_values = {k: v for k, v in explicit.items() if k not in model_fields}
     config = stored.replace(**train_values)
@@ -116,9 +183,57 @@ def restore(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -
         if partial:
             status.expect_partial()
         status.assert_existing_objects_matched()
-    except (tf.errors.OpError, ValueError, AssertionError) as e:
-        detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DrawError(f"cannot restore checkpoint {path}: {detail}") from None
+    except (tf.errors.OpError, ValueError, AssertionError, TypeError) as e:
+        raise DrawError(f"cannot restore checkpoint {path}: {first_line(e)}") from None
+
+
+def _number(path: str) -> int:
+    match = re.search(r"-(\d+)$", path)
+    return int(match.group(1)) if match else -1
+
+
+def listed_checkpoints(directory: str, restore_from_previous: bool = False) -> list[str]:
+    """The complete checkpoints in directory, oldest first, as its list `checkpoint` names
+    them ([] when there is no list: files without one are from a save cut short).
+
+    An unreadable list is a DrawError; with restore_from_previous, every ckpt-N.index file
+    in directory is a candidate instead.
+    """
+    state_file = os.path.join(directory, "checkpoint")
+    if not os.path.isfile(state_file):
+        return []
+    state = tf.train.get_checkpoint_state(directory)
+    if state is not None and state.model_checkpoint_path:
+        paths = list(state.all_model_checkpoint_paths)
+        if state.model_checkpoint_path not in paths:
+            paths.append(state.model_checkpoint_path)
+        return paths
+    if not restore_from_previous:
+        raise DrawError(
+            f"the checkpoint list {state_file} is unreadable; --restore_from_previous "
+            "restores the newest checkpoint file in its folder that reads"
+        )
+    indexes = glob.glob(os.path.join(glob.escape(directory), "ckpt-*.index"))
+    return sorted((index[: -len(".index")] for index in indexes), key=_number)
+
+
+def restore_newest(checkpoint, paths, restore_from_previous=False, log=print, partial=False):
+    """Restores the newest of paths (oldest first) and returns it.
+
+    A checkpoint that does not read is a DrawError naming it; with restore_from_previous,
+    the next older one is tried instead (each failure is logged). No file is touched.
+    """
+    for path in reversed(paths):
+        try:
+            restore(checkpoint, path, partial)
+            return path
+        except DrawError as e:
+            if not restore_from_previous:
+                raise DrawError(
+                    f"{e}; --restore_from_previous restores the newest checkpoint that reads"
+                ) from None
+            log(f"skipping a checkpoint that does not read: {e}")
+    raise DrawError(f"none of the checkpoints {', '.join(paths)} reads")
 
 
 def checkpoint_to_load(run: RunDir, named: str = "") -> str:
@@ -133,15 +248,25 @@ def checkpoint_to_load(run: RunDir, named: str = "") -> str:
     return latest
 
 
-def load_trained_model(explicit: dict, logdir: str = "", named_checkpoint: str = ""):
-    """Rebuilds a run's model and restores its weights.
+def load_trained_model(
+    explicit: dict, logdir: str = "", named_checkpoint: str = "", restore_from_previous=False
+):
+    """Rebuilds a run's model and restores its weights: the named checkpoint, or the
+    newest one (with restore_from_previous, the newest one that reads).
 
     Returns (config, model, checkpoint path).
     """
     from models import build_model
 
     config, run, image_shape = resolve_config(explicit, logdir)
-    path = checkpoint_to_load(run, named_checkpoint)
     model = build_model(config, image_shape)
-    restore(tf.train.Checkpoint(model=model), path, partial=True)
+    checkpoint = tf.train.Checkpoint(model=model)
+    if named_checkpoint:
+        path = checkpoint_to_load(run, named_checkpoint)
+        restore(checkpoint, path, partial=True)
+        return config, model, path
+    paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
+    if not paths:
+        raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
+    path = restore_newest(checkpoint, paths, restore_from_previous, partial=True)
     return config, model, path

@@ -6,10 +6,17 @@ counter, the checkpoints and the data stream stay under exact control: training 
 is a pure function of (seed, s) (see data.pipeline), and the checkpoint holds the model,
 the optimizer and the step, so a resumed run continues exactly where the last
 checkpoint left it.
+
+Faults: SIGINT/SIGTERM stop the loop at the next step boundary, save and raise
+`Interrupted`; a step whose loss or gradients are not finite is not applied, and stops the
+run (DrawError naming the step and the last good checkpoint) or, with skip_nonfinite, is
+skipped and counted; a checkpoint or summary that cannot be written (disk full, read-only
+folder) is a DrawError, and the checkpoints already written stay as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 
@@ -19,11 +26,12 @@ import tensorflow as tf
 
 from data import pipeline
 from draw import distribute
-from draw.errors import DrawError
+from draw.errors import DrawError, Interrupted, first_line
 from draw.evaluation import evaluate_bound
 from draw.images import image_grid
 from draw.progress import format_duration as _format_duration
-from draw.run_dir import RunDir, restore
+from draw.run_dir import RunDir, listed_checkpoints, restore_newest
+from draw.stop_signals import StopSignals
 from models import build_model
 
 NUM_SUMMARY_IMAGES = 64
@@ -48,21 +56,37 @@ class Trainer:
     strategy: the tf.distribute strategy to train under (default: the one of
     config.strategy, see draw.distribute); the model, optimizer and metrics are created
     under it, and only its chief writes files.
+    restore_from_previous: resume from the newest checkpoint that reads when the newest
+    one does not (otherwise that is a DrawError).
     """
 
     def __init__(
-        self, config, run: RunDir, data, stored_image_shape=None, log=print_now, strategy=None
+        self,
+        config,
+        run: RunDir,
+        data,
+        stored_image_shape=None,
+        log=print_now,
+        strategy=None,
+        restore_from_previous=False,
     ):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
                 f"the run in {run.path} was trained on images {tuple(stored_image_shape)}, "
                 f"but {config.dataset} gives {data.image_shape}"
             )
+        if config.batch_size > len(data.train_images):
+            raise DrawError(
+                f"--batch_size={config.batch_size} exceeds the {len(data.train_images)} "
+                f"training images of {config.dataset}"
+            )
         self.config, self.run, self.data, self.log = config, run, data, log
         self.strategy = strategy or distribute.make_strategy(config)
         distribute.per_replica_batch_size(config.batch_size, self.strategy)
         distribute.check_jit_compile(config.jit_compile, self.strategy)
         self.chief = distribute.is_chief(self.strategy)
+        self.restore_from_previous = restore_from_previous
+        self.last_good = None  # the newest checkpoint known to be complete
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
         with self.strategy.scope():
             self.model = build_model(config, data.image_shape)
@@ -86,7 +110,12 @@ class Trainer:
         jit = config.jit_compile
         on_replicas = functools.partial(distribute.replica_function, self.strategy)
         self.train_fn = on_replicas(
-            lambda batch: {"grad_norm": self.model.train_step(batch)["grad_norm"]}, jit
+            lambda batch: {
+                k: v
+                for k, v in self.model.train_step(batch).items()
+                if k in ("grad_norm", "finite")
+            },
+            jit,
         )
         self.test_fn = on_replicas(self.model.test_step, jit)
         self.reconstruct_fn = on_replicas(lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit)
@@ -96,20 +125,46 @@ class Trainer:
 
     def restore_latest(self) -> int:
         """Restores the newest checkpoint, if any; returns the step reached."""
-        latest = tf.train.latest_checkpoint(self.run.checkpoint_dir)  # the chief's
-        if latest:
-            restore(self.checkpoint, latest)
+        paths = listed_checkpoints(self.run.checkpoint_dir, self.restore_from_previous)
+        latest = None  # the chief's
+        if paths:
+            latest = restore_newest(self.checkpoint, paths, self.restore_from_previous, self.log)
             # A learning rate given for this invocation replaces the stored one.
             self.optimizer.learning_rate.assign(self.config.learning_rate)
             self.log(f"resumed from {latest} at step {int(self.step)}")
         self.saved_step = int(self.step) if latest else None
+        self.last_good = latest
         return int(self.step)
 
+    def _last_good_text(self) -> str:
+        if self.last_good:
+            return f"the last good checkpoint is {self.last_good}"
+        return "no checkpoint was saved yet"
+
     def save(self) -> str:
-        self.saved_step = int(self.step)
-        path = self.manager.save(checkpoint_number=self.saved_step)
-        self.checkpoint_dir.after_save()
+        """Saves a checkpoint of the current step; DrawError if it cannot be written (the
+        checkpoint list still names only complete checkpoints)."""
+        try:
+            path = self.manager.save(checkpoint_number=int(self.step))
+            self.checkpoint_dir.after_save()
+        except (tf.errors.OpError, OSError) as e:
+            raise DrawError(
+                f"cannot save a checkpoint in {self.run.checkpoint_dir}: {first_line(e)}; "
+                f"{self._last_good_text()}"
+            ) from None
+        self.saved_step, self.last_good = int(self.step), path
         return path
+
+    @contextlib.contextmanager
+    def _writing(self, folder):
+        """Turns a failure to write TensorBoard events in folder into one DrawError."""
+        try:
+            yield
+        except (tf.errors.OpError, OSError) as e:
+            raise DrawError(
+                f"cannot write TensorBoard events in {folder}: {first_line(e)}; "
+                f"{self._last_good_text()}"
+            ) from None
 
     def train(self) -> dict:
         """Trains to config.train_iters and returns the test-set bound of the result."""
@@ -121,12 +176,13 @@ class Trainer:
             self.strategy, pipeline.test_batches(self.data, config.batch_size, config.binarize)
         )
         summary_images = pipeline.test_images(self.data, config.binarize)[:NUM_SUMMARY_IMAGES]
-        train_writer, test_writer = (
-            tf.summary.create_file_writer(self.run.events_dir(name))
-            if self.chief
-            else tf.summary.create_noop_writer()
-            for name in ("train", "test")
-        )
+        with self._writing(self.run.path):
+            train_writer, test_writer = (
+                tf.summary.create_file_writer(self.run.events_dir(name))
+                if self.chief
+                else tf.summary.create_noop_writer()
+                for name in ("train", "test")
+            )
         if start >= config.train_iters:
             self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")
         else:
@@ -141,13 +197,24 @@ class Trainer:
                 ).take(config.train_iters - start),
                 config.batch_size,
             )
-            self._loop(batches, train_writer, summary_images)
-            if self.saved_step != int(self.step):
-                self.save()
+            with StopSignals() as stop:
+                self._loop(batches, train_writer, summary_images, stop)
+                if self.saved_step != int(self.step) and int(self.step) > 0:
+                    self.save()
+                with self._writing(self.run.events_dir("train")):
+                    train_writer.flush()
+                if stop.received:
+                    raise Interrupted(
+                        f"stopped by {stop.name} at step {int(self.step)}; "
+                        f"{self._last_good_text()}; run the same command to resume",
+                        stop.received,
+                    )
         results = evaluate_bound(self.model, test_batches, self.test_fn)
-        with test_writer.as_default(step=int(self.step)):
-            for name, value in results.items():
-                tf.summary.scalar(name, value)
+        with self._writing(self.run.events_dir("test")):
+            with test_writer.as_default(step=int(self.step)):
+                for name, value in results.items():
+                    tf.summary.scalar(name, value)
+            test_writer.flush()
         self.log(
             f"test-set bound at step {int(self.step)} ({len(self.data.test_images)} images): "
             f"L_x + L_z = {results['loss']:.2f} nats (L_x {results['L_x']:.2f}, "
@@ -155,14 +222,19 @@ class Trainer:
         )
         return results
 
-    def _loop(self, batches, train_writer, summary_images):
+    def _loop(self, batches, train_writer, summary_images, stop):
         config = self.config
         step = int(self.step)
         self.log("compiling the training step ...")
         started = time.perf_counter()
         window_start, window_steps = None, 0
+        self.skipped = 0  # non-finite batches skipped since the last progress line
         for batch in batches:
+            if stop.received:
+                break
             logs = self.train_fn(batch)
+            if not bool(logs.pop("finite")):
+                self._nonfinite(step + 1, logs)
             self.step.assign_add(1)
             step += 1
             if window_start is None:
@@ -184,16 +256,24 @@ class Trainer:
             if step % config.checkpoint_every == 0:
                 self.save()
 
+    def _nonfinite(self, step, logs):
+        """A step whose loss or gradients are NaN/Inf (its update was not applied): a
+        DrawError, or with skip_nonfinite a skipped batch."""
+        if not self.config.skip_nonfinite:
+            raise DrawError(
+                f"the loss or gradients are not finite at step {step} (gradient norm "
+                f"{float(logs['grad_norm'])}); the update was not applied and nothing was "
+                f"saved; {self._last_good_text()}; lower --learning_rate, or pass "
+                "--skip_nonfinite to skip such batches"
+            )
+        self.skipped += 1
+        self.log(f"step {step}: the loss or gradients are not finite; batch skipped")
+
     def _log_progress(self, step, logs, images_per_second, writer):
         # The metrics' totals and counts are summed over the replicas when read: per-image
         # means over every image since the last progress line.
         values = {metric.name: float(metric.result()) for metric in self.model.metrics}
         values.update({name: float(value) for name, value in logs.items()})
-        if not all(np.isfinite(v) for v in values.values()):
-            raise DrawError(
-                f"non-finite loss at step {step} ({values}); the last good checkpoint is "
-                f"{self.manager.latest_checkpoint}"
-            )
         for metric in self.model.metrics:
             metric.reset_state()
         remaining = (self.config.train_iters - step) * self.config.batch_size
@@ -202,19 +282,25 @@ class Trainer:
             f"step {step:>7d}/{self.config.train_iters}  loss {values['loss']:8.2f}  "
             f"L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}  "
             f"grad {values['grad_norm']:8.2f}  {images_per_second:6.0f} img/s  "
-            f"eta {eta}"
+            f"eta {eta}" + (f"  skipped {self.skipped}" if self.skipped else "")
         )
-        with writer.as_default(step=step):
+        with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
             for name, value in values.items():
                 tf.summary.scalar(name, value)
             tf.summary.scalar("learning_rate", float(self.optimizer.learning_rate.numpy()))
             tf.summary.scalar("images_per_second", images_per_second)
+            tf.summary.scalar("skipped_nonfinite_batches", self.skipped)
+        self.skipped = 0
 
     def _image_summaries(self, step, summary_images, writer):
+        # The summaries draw noise from the model's generator; putting its state back
+        # keeps the training noise independent of --image_every.
+        noise_state = self.model.noise_seed.state.numpy()
         x = tf.constant(summary_images)
         reconstructions = self.reconstruct_fn(x).numpy()
         samples = self.sample_fn().numpy()
+        self.model.noise_seed.state.assign(noise_state)
         side_by_side = np.concatenate([summary_images, reconstructions], axis=2)
-        with writer.as_default(step=step):
+        with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
             tf.summary.image("reconstructions", image_grid(side_by_side, 8)[np.newaxis])
             tf.summary.image("samples", image_grid(samples, 8)[np.newaxis])

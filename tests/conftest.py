@@ -72,3 +72,49 @@ def pytest_configure(config):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * LOGICAL_CPUS
     )
+
+
+def write_idx(path, array):
+    """Writes a uint8 array as a gzipped IDX file (magic 0x08 0x<ndim>, big-endian dims)."""
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def write_tiny_mnist(folder, n_train=100, n_test=20):
+    """A --data_dir of the four MNIST IDX files holding the first real test images
+    (n_train of them as the training split, the next n_test as the test split)."""
+    from data import mnist
+
+    images = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-images-idx3-ubyte.gz"), "images")
+    labels = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-labels-idx1-ubyte.gz"), "labels")
+    os.makedirs(folder, exist_ok=True)
+    splits = {"train": slice(0, n_train), "t10k": slice(n_train, n_train + n_test)}
+    for prefix, part in splits.items():
+        write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"), images[part])
+        write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"), labels[part])
+    return str(folder)
+
+
+# train.py flags of a model that trains in a fraction of a second per step on 28x28 images.
+TINY_TRAIN_FLAGS = [
+    "--T=2",
+    "--enc_size=16",
+    "--dec_size=16",
+    "--z_size=2",
+    "--read_n=2",
+    "--write_n=2",
+    "--batch_size=10",
+    "--log_every=5",
+    "--image_every=10",
+    "--checkpoint_every=5",
+    "--keep_checkpoints=10",
+    "--seed=3",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))

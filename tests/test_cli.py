@@ -34,10 +34,13 @@ def assert_one_line_error(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
-def checksums(folder):
+def checksums(folder, prefix=""):
+    """{path: SHA-256} of every file under folder whose name starts with prefix."""
     sums = {}
     for root, _, files in os.walk(folder):
         for name in files:
+            if not name.startswith(prefix):
+                continue
             path = os.path.join(root, name)
             with open(path, "rb") as f:
                 sums[path] = hashlib.sha256(f.read()).hexdigest()

@@ -1,0 +1,47 @@
+"""Runs a script's main() through draw.cli.run inside the test process.
+
+A subprocess pays TensorFlow's import (seconds) per call; the table of bad inputs runs
+in-process instead, through the same absl parsing and error handling that a real
+invocation goes through, and the tests in test_cli.py check a few of them end to end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from draw import cli
+from draw.flags import FLAGS
+from tests.conftest import REPO
+
+_MODULES = {}
+
+
+def _script(name):
+    """The script's module, imported once (a second import would redefine its flags)."""
+    if name not in _MODULES:
+        path = os.path.join(REPO, name)
+        spec = importlib.util.spec_from_file_location("script_" + name[:-3], path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[name] = module
+    return _MODULES[name]
+
+
+def run_in_process(capfd, script, *args):
+    """Runs `script args` as `python script args` would; returns (status, stdout, stderr)."""
+    main = _script(script).main
+    FLAGS.unparse_flags()
+    argv, sys.argv = sys.argv, [script, *args]
+    capfd.readouterr()
+    try:
+        cli.run(main)
+        status = 0
+    except SystemExit as e:
+        status = 0 if e.code is None else e.code
+    finally:
+        sys.argv = argv
+        FLAGS.unparse_flags()
+    out, err = capfd.readouterr()
+    return status, out, err
