@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import zlib
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from data.base import ImageData
 from data.tfds_source import load_tfds_arrays
-from draw.errors import DrawError
+from draw.errors import DrawError, first_line
 
 EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_idx")
 
@@ -96,7 +97,7 @@ def read_idx(path: str, kind: str) -> np.ndarray:
     if magic != _MAGIC[kind]:
         raise DrawError(f"MNIST file {path} has magic number {magic:#010x}, not {kind}")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)  # Python ints: a corrupt header cannot overflow
     if len(raw) != expected:
         raise DrawError(
             f"MNIST file {path} has {len(raw)} bytes; its header {dims} needs {expected}"
@@ -145,8 +146,8 @@ def _load_npz(path: str) -> dict:
             }
     except KeyError as e:
         raise DrawError(f"{path} lacks the array {e}; expected Keras' mnist.npz layout") from None
-    except (OSError, ValueError, EOFError, zlib.error) as e:
-        raise DrawError(f"cannot read {path}: {e}") from None
+    except Exception as e:  # numpy's zip and header parsing raise many types on bad bytes
+        raise DrawError(f"cannot read {path}: {first_line(e)}") from None
 
 
 def _load_folder(data_dir: str) -> dict:

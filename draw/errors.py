@@ -21,3 +21,9 @@ class Interrupted(DrawError):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_status = 128 + int(signum)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (TensorFlow's and numpy's can be long)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

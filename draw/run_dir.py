@@ -24,13 +24,7 @@ import tempfile
 import tensorflow as tf
 
 from draw.config import DrawConfig, fields_with_role, make_config, validate
-from draw.errors import DrawError
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of an exception's message (TensorFlow's run to many lines)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+from draw.errors import DrawError, first_line
 
 
 @contextlib.contextmanager
@@ -183,7 +177,7 @@ def restore(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -
         if partial:
             status.expect_partial()
         status.assert_existing_objects_matched()
-    except (tf.errors.OpError, ValueError, AssertionError, TypeError) as e:
+    except (tf.errors.OpError, ValueError, AssertionError, TypeError, IndexError, KeyError) as e:
         raise DrawError(f"cannot restore checkpoint {path}: {first_line(e)}") from None
 
 

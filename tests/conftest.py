@@ -118,3 +118,20 @@ TINY_TRAIN_FLAGS = [
 @pytest.fixture(scope="session")
 def tiny_mnist_dir(tmp_path_factory):
     return write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_mnist_dir):
+    """A run of the tiny configuration trained to step 10: checkpoints at 5 and 10. Tests
+    copy it before changing it."""
+    from data import load_dataset
+    from draw.run_dir import RunDir
+    from draw.training import Trainer
+    from tests.script_runner import config_from_flags
+
+    path = str(tmp_path_factory.mktemp("trained") / "run")
+    config = config_from_flags(
+        f"--data_dir={tiny_mnist_dir}", "--train_iters=10", *TINY_TRAIN_FLAGS
+    )
+    Trainer(config, RunDir(path), load_dataset(config), log=lambda *_: None).train()
+    return path

@@ -12,7 +12,8 @@ import os
 import sys
 
 from draw import cli
-from draw.flags import FLAGS
+from draw.config import make_config
+from draw.flags import FLAGS, define_flags, explicit_config_values
 from tests.conftest import REPO
 
 _MODULES = {}
@@ -45,3 +46,13 @@ def run_in_process(capfd, script, *args):
         FLAGS.unparse_flags()
     out, err = capfd.readouterr()
     return status, out, err
+
+
+def config_from_flags(*args):
+    """The configuration train.py builds from these flags for a new run."""
+    define_flags()
+    FLAGS.unparse_flags()
+    FLAGS(["train.py", *args])
+    values = explicit_config_values(FLAGS)
+    FLAGS.unparse_flags()
+    return make_config(values.pop("preset", "jang"), **values)

@@ -13,12 +13,10 @@ import numpy as np
 import pytest
 
 from data import load_dataset
-from draw.config import make_config
-from draw.flags import FLAGS, define_flags, explicit_config_values
 from draw.run_dir import RunDir, listed_checkpoints, restore
 from draw.training import Trainer
 from tests.conftest import REPO, TINY_TRAIN_FLAGS
-from tests.script_runner import run_in_process
+from tests.script_runner import config_from_flags, run_in_process
 from tests.test_cli import checksums
 
 DRIVER = os.path.join(REPO, "tests", "fault_driver.py")
@@ -73,14 +71,10 @@ def _latest(run_dir):
 
 
 def _config(data_dir):
-    """The configuration train.py builds from these flags."""
-    define_flags()
-    args = ["train.py", f"--data_dir={data_dir}", f"--train_iters={TRAIN_ITERS}"]
-    FLAGS.unparse_flags()
-    FLAGS([*args, *TINY_TRAIN_FLAGS])
-    values = explicit_config_values(FLAGS)
-    FLAGS.unparse_flags()
-    return make_config("jang", **values)
+    """The configuration train.py builds from the flags of _launch."""
+    return config_from_flags(
+        f"--data_dir={data_dir}", f"--train_iters={TRAIN_ITERS}", *TINY_TRAIN_FLAGS
+    )
 
 
 @pytest.mark.slow

@@ -1,0 +1,181 @@
+"""Corrupted bytes of real files: the loaders raise DrawError (or, when the damage leaves
+a valid file, return valid data); they never crash the process, hang, or raise anything
+else. The MNIST files are the embedded real ones (data/mnist_idx; the npz is written from
+them in Keras' layout); the checkpoint and config.json are a tiny run's."""
+
+import datetime
+import gzip
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from data import mnist
+from data.base import ImageData
+from draw.config import DrawConfig
+from draw.errors import DrawError
+from draw.run_dir import RunDir, restore
+from draw.training import Trainer
+from tests.conftest import tiny_config
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=datetime.timedelta(seconds=60),  # a hang guard, not a speed test
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+
+
+@st.composite
+def corruptions(draw, size):
+    """A list of edits of a file of `size` bytes: byte flips (often in the header or the
+    trailer, where the structure is), a truncation, or inserted bytes."""
+    hot = st.one_of(
+        st.integers(0, min(size, 64) - 1),
+        st.integers(max(0, size - 64), size - 1),
+        st.integers(0, size - 1),
+    )
+    edit = st.one_of(
+        st.tuples(st.just("flip"), hot, st.integers(1, 255)),
+        st.tuples(st.just("truncate"), hot, st.just(0)),
+        st.tuples(st.just("insert"), hot, st.integers(0, 255)),
+    )
+    return draw(st.lists(edit, min_size=1, max_size=3))
+
+
+def corrupt(data: bytes, edits) -> bytes:
+    data = bytearray(data)
+    for kind, position, value in edits:
+        position = min(position, max(len(data) - 1, 0))
+        if kind == "flip" and data:
+            data[position] ^= value
+        elif kind == "truncate":
+            del data[position:]
+        elif kind == "insert":
+            data[position:position] = bytes([value])
+    return bytes(data)
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+# The real test-split files stand in for both splits, to keep each example fast.
+REAL = {
+    name: _read(os.path.join(mnist.EMBEDDED_DIR, name))
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+}
+IDX_NAMES = [name + ".gz" for name in mnist.IDX_FILES.values()]
+
+
+def _mnist_folder(folder, raw):
+    """The four IDX files (gzipped, or raw if `raw`); returns {name: bytes}."""
+    files = {}
+    for name in IDX_NAMES:
+        data = REAL[name.replace("train", "t10k")]
+        if raw:
+            name, data = name[: -len(".gz")], gzip.decompress(data)
+        files[name] = data
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    return files
+
+
+def _assert_valid(data):
+    assert isinstance(data, ImageData)
+    assert data.train_images.shape[1:] == (28, 28, 1)
+    assert len(data.train_labels) == len(data.train_images)
+
+
+@FUZZ
+@given(which=st.sampled_from(range(4)), raw=st.booleans(), edits=st.data(), npz=st.just(False))
+def test_corrupt_mnist_idx_files_give_draw_errors(which, raw, edits, npz):
+    with tempfile.TemporaryDirectory() as folder:
+        files = _mnist_folder(folder, raw)
+        name = sorted(files)[which]
+        damaged = corrupt(files[name], edits.draw(corruptions(len(files[name]))))
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(damaged)
+        try:
+            data = mnist.load("files", folder)
+        except DrawError as e:
+            assert "\n" not in str(e)
+        else:
+            _assert_valid(data)
+
+
+@pytest.fixture(scope="module")
+def real_npz(tmp_path_factory):
+    """The bytes of an mnist.npz (Keras' layout) of the real test split."""
+    images = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-images-idx3-ubyte.gz"), "images")
+    labels = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-labels-idx1-ubyte.gz"), "labels")
+    path = tmp_path_factory.mktemp("npz") / "mnist.npz"
+    np.savez_compressed(path, x_train=images, y_train=labels, x_test=images, y_test=labels)
+    return _read(path)
+
+
+@settings(FUZZ, max_examples=20)
+@given(edits=st.data())
+def test_corrupt_mnist_npz_gives_draw_errors(edits, real_npz):
+    real = real_npz
+    with tempfile.TemporaryDirectory() as folder:
+        with open(os.path.join(folder, "mnist.npz"), "wb") as f:
+            f.write(corrupt(real, edits.draw(corruptions(len(real)))))
+        try:
+            data = mnist.load("files", folder)
+        except DrawError as e:
+            assert "\n" not in str(e)
+        else:
+            _assert_valid(data)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A run trained for 2 steps on tiny images: config.json and ckpt-2."""
+    images = np.zeros((40, 12, 12, 1), np.uint8)
+    images[:, 4:8, 4:8] = 255
+    labels = np.zeros(40, np.int32)
+    data = ImageData("bars", images, labels, images[:20], labels[:20], 2, "test")
+    path = str(tmp_path_factory.mktemp("fuzz") / "run")
+    config = tiny_config(train_iters=2, checkpoint_every=2, log_every=2, image_every=100)
+    trainer = Trainer(config, RunDir(path), data, log=lambda *_: None)
+    trainer.train()
+    return trainer
+
+
+@FUZZ
+@given(edits=st.data())
+def test_corrupt_config_json_gives_draw_errors(tiny_run, edits):
+    real = _read(tiny_run.run.config_path)
+    with tempfile.TemporaryDirectory() as folder:
+        run = RunDir(folder)
+        with open(run.config_path, "wb") as f:
+            f.write(corrupt(real, edits.draw(corruptions(len(real)))))
+        try:
+            config, image_shape = run.read()
+        except DrawError as e:
+            assert "\n" not in str(e)
+        else:
+            assert isinstance(config, DrawConfig) and len(image_shape) == 3
+
+
+@FUZZ
+@given(suffix=st.sampled_from([".index", ".data-00000-of-00001"]), edits=st.data())
+def test_corrupt_checkpoint_gives_draw_errors_or_restores(tiny_run, suffix, edits):
+    prefix = tiny_run.last_good
+    with tempfile.TemporaryDirectory() as folder:
+        for name in (".index", ".data-00000-of-00001"):
+            shutil.copy(prefix + name, os.path.join(folder, "ckpt-2" + name))
+        path = os.path.join(folder, "ckpt-2" + suffix)
+        real = _read(path)
+        with open(path, "wb") as f:
+            f.write(corrupt(real, edits.draw(corruptions(len(real)))))
+        try:
+            restore(tiny_run.checkpoint, os.path.join(folder, "ckpt-2"))
+        except DrawError as e:
+            assert "ckpt-2" in str(e) and "\n" not in str(e)
