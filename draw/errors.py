@@ -4,6 +4,8 @@ Scripts catch them once at the top (see `draw.cli.run`) and print the message as
 on stderr with a non-zero exit status; anything else is a bug and keeps its traceback.
 """
 
+import re
+
 
 class DrawError(Exception):
     """A user error: bad flag value, missing or corrupt file, mismatched run directory."""
@@ -25,5 +27,5 @@ class Interrupted(DrawError):
 
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message (TensorFlow's and numpy's can be long)."""
-    text = str(error).strip()
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", str(error)).strip()  # TF's "{{function_node ..}}"
     return text.splitlines()[0] if text else type(error).__name__
