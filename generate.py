@@ -28,7 +28,6 @@ flags.DEFINE_string(
 flags.DEFINE_boolean("show_attention", False, "Draw the read and write glimpses on the GIFs.")
 flags.DEFINE_integer("num_samples", 100, "Images per grid (rows of 10 for --interpolate).")
 flags.DEFINE_string("out_dir", "", "Output folder. Default: RUN/samples.")
-flags.DEFINE_boolean("overwrite", False, "Replace files of the same name in --out_dir.")
 
 
 def main(argv):
@@ -54,7 +53,9 @@ def main(argv):
     )
     config, run, _ = resolve_config(explicit, FLAGS.logdir)
     generation.check_request(request, config)
-    config, model, checkpoint = load_trained_model(explicit, run.path, FLAGS.checkpoint)
+    config, model, checkpoint = load_trained_model(
+        explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
+    )
     out = OutputDir(FLAGS.out_dir or os.path.join(run.path, "samples"), FLAGS.overwrite)
     out.check_writable()
 

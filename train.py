@@ -6,17 +6,8 @@ several GPUs, machines or a TPU (README: "Training on several devices"). SIGINT 
 or SIGTERM saves a checkpoint and stops; running the same command resumes.
 """
 
-from absl import flags
-
 from draw import cli
 from draw.flags import FLAGS, explicit_config_values
-
-flags.DEFINE_boolean(
-    "overwrite",
-    False,
-    "Start a new run in --logdir even though one exists there: its config.json, "
-    "checkpoints/ and TensorBoard events (train/, test/) are deleted first.",
-)
 
 
 def main(argv):

@@ -46,6 +46,14 @@ def define_flags(flag_values=FLAGS) -> None:
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
+        "overwrite",
+        False,
+        "train.py: start a new run in --logdir even though one exists there (its "
+        "config.json, checkpoints/, train/ and test/ are deleted first). generate.py: "
+        "replace files of the same name in --out_dir.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
         "restore_from_previous",
         False,
         "When the newest checkpoint does not read (truncated, corrupt), restore the newest "

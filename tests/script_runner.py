@@ -7,27 +7,17 @@ invocation goes through, and the tests in test_cli.py check a few of them end to
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import importlib
 import sys
 
 from draw import cli
 from draw.config import make_config
 from draw.flags import FLAGS, define_flags, explicit_config_values
-from tests.conftest import REPO
-
-_MODULES = {}
 
 
 def _script(name):
-    """The script's module, imported once (a second import would redefine its flags)."""
-    if name not in _MODULES:
-        path = os.path.join(REPO, name)
-        spec = importlib.util.spec_from_file_location("script_" + name[:-3], path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _MODULES[name] = module
-    return _MODULES[name]
+    """The script's module, imported under its own name (as its tests import it), once."""
+    return importlib.import_module(name[: -len(".py")])
 
 
 def run_in_process(capfd, script, *args):

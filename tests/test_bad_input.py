@@ -1,5 +1,5 @@
-"""Every bad input to an entry point: exit status non-zero, one line on stderr naming the
-problem, no traceback, no file changed.
+"""Every bad input to an entry point (train.py, generate.py): exit status 2, one line on
+stderr naming the problem, no traceback, no file changed.
 
 The scripts run in this process (tests.script_runner: the same absl parsing and error
 handling as a real invocation, without a TensorFlow import per row); test_cli.py checks a
@@ -97,35 +97,50 @@ TRAIN_ROWS = [
 ]
 
 
+# generate.py on the same runs (its own flags are tested in test_generate.py).
+GENERATE_ROWS = [
+    (None, ["--stochastic"], ["no trained run", "config.json"]),
+    ("intact", ["--stochastic", "--T=abc"], ["--T=abc"]),
+    ("intact", ["--stochastic", "--no_such_flag"], ["no_such_flag"]),
+    ("intact", [], ["choose what to generate"]),
+    ("intact", ["--stochastic", "--T=5"], ["--T=5", "T=2"]),
+    ("intact", ["--stochastic", "--out_dir={tmp}/file/out"], ["cannot be written"]),
+    ("intact", ["--stochastic", "--checkpoint={run}/checkpoints/ckpt-99"], ["ckpt-99"]),
+    ("truncated .data", ["--stochastic"], ["ckpt-10", "--restore_from_previous"]),
+    ("missing .data", ["--stochastic"], ["ckpt-10", "--restore_from_previous"]),
+    ("garbage list", ["--stochastic"], ["is unreadable", "--restore_from_previous"]),
+    ("other config", ["--stochastic"], ["cannot restore checkpoint", "ckpt-10"]),
+    ("truncated json", ["--stochastic"], ["config.json"]),
+    ("float T", ["--stochastic"], ["config.json", "T=2.5"]),
+    ("no config.json", ["--stochastic"], ["no trained run", "config.json"]),
+]
+
+ROWS = [("train.py", *row) for row in TRAIN_ROWS] + [("generate.py", *row) for row in GENERATE_ROWS]
+
+
 @pytest.mark.parametrize(
-    "setup,args,fragments",
-    TRAIN_ROWS,
-    ids=[" ".join([row[0] or "fresh", *row[1]]) for row in TRAIN_ROWS],
+    "script,setup,args,fragments",
+    ROWS,
+    ids=[" ".join([row[0], row[1] or "fresh", *row[2]]) for row in ROWS],
 )
-def test_bad_train_input(capfd, tmp_path, tiny_mnist_dir, trained_run, setup, args, fragments):
+def test_bad_input(capfd, tmp_path, tiny_mnist_dir, trained_run, script, setup, args, fragments):
     run = str(tmp_path / "run")
     (tmp_path / "file").write_text("a file, not a folder\n")
-    model_flags = TINY_TRAIN_FLAGS  # a new run's; an existing run has its own
+    common = ["--num_samples=4"]  # generate.py's: the run is its configuration
+    if script == "train.py":  # a new run's configuration; an existing run has its own
+        common = [f"--data_dir={tiny_mnist_dir}", "--train_iters=10"]
+        common += [] if setup else TINY_TRAIN_FLAGS
     if setup:
         shutil.copytree(trained_run, run)
         SETUPS[setup](run)
-        model_flags = []
     before = checksums(tmp_path)
-    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    status, out, err = run_in_process(
-        capfd,
-        "train.py",
-        f"--logdir={run}",
-        f"--data_dir={tiny_mnist_dir}",
-        "--train_iters=10",
-        *model_flags,
-        *args,
-    )
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{run}", run) for a in args]
+    status, out, err = run_in_process(capfd, script, f"--logdir={run}", *common, *args)
     assert status == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
-    assert lines[0].startswith("train.py: error: "), lines[0]
+    assert lines[0].startswith(f"{script}: error: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     assert checksums(tmp_path) == before
-    assert os.listdir(tmp_path) == ["file"] or setup
+    assert setup or os.listdir(tmp_path) == ["file"]

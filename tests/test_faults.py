@@ -107,6 +107,10 @@ def test_restore_from_previous_falls_back_and_deletes_nothing(
         load_trained_model({}, run)
     _, _, path = load_trained_model({}, run, restore_from_previous=True)
     assert path.endswith("ckpt-5")
+    out_dir = f"--out_dir={tmp_path}/samples"
+    args = ["--stochastic", "--num_samples=4", out_dir, "--restore_from_previous"]
+    status, out, err = run_in_process(capfd, "generate.py", f"--logdir={run}", *args)
+    assert status == 0 and "ckpt-5" in out, err
     status, out, err = run_in_process(
         capfd,
         "train.py",
