@@ -13,7 +13,6 @@ after the checkpoint's files are complete.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import os
@@ -25,43 +24,21 @@ import tensorflow as tf
 
 from draw.config import DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError, first_line
-
-
-@contextlib.contextmanager
-def atomic_output(path: str):
-    """Yields a temporary path next to `path` (same extension, so writers that go by it
-    work) and renames it over `path` once the block succeeds: a reader sees the old file
-    or the whole new one, never a part. An OSError (disk full, read-only folder) becomes
-    a DrawError naming `path`, and the old file stays as it was."""
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=os.path.splitext(base)[1])
-        os.close(fd)
-    except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from draw.outputs import atomic_write
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes data to path through a temporary file and a rename (see atomic_output)."""
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
+    """Writes data to path atomically (draw.outputs.atomic_write: a temporary file, fsync,
+    rename); an OSError (disk full, read-only folder) is a DrawError naming path, and the
+    old file stays whole."""
+    try:
+        atomic_write(path, lambda f: f.write(data))
+    except OSError as e:
+        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Writes text to path through a temporary file and a rename (see atomic_output)."""
+    """Writes text to path atomically (see atomic_write_bytes)."""
     atomic_write_bytes(path, text.encode())
 
 
