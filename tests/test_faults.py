@@ -53,15 +53,25 @@ def _scalars(folder, tag):
 
 
 def test_non_finite_step_stops_without_saving(tmp_path, tiny_data, monkeypatch):
-    _trainer(tmp_path, tiny_data, train_iters=10).train()
-    before = checksums(tmp_path / "run" / "checkpoints")
     _nan_at(monkeypatch, 15)
     trainer = _trainer(tmp_path, tiny_data, train_iters=30)
+    folder = trainer.run.checkpoint_dir
+    saved, save = {}, trainer.save
+
+    def save_and_checksum():  # the files of each checkpoint as it was written
+        path = save()
+        saved[path] = checksums(folder, os.path.basename(path) + ".")
+        return path
+
+    trainer.save = save_and_checksum
     with pytest.raises(
         DrawError, match=r"not finite at step 15 .*last good checkpoint is .*ckpt-10"
     ):
         trainer.train()
-    assert checksums(tmp_path / "run" / "checkpoints") == before  # nothing saved, nothing lost
+    assert [os.path.basename(p) for p in saved] == ["ckpt-10"]  # nothing saved after
+    assert listed_checkpoints(folder) == list(saved)
+    for path, sums in saved.items():
+        assert checksums(folder, os.path.basename(path) + ".") == sums  # unchanged
     assert int(trainer.step) == 14 and int(trainer.optimizer.iterations) == 14  # not applied
     assert all(np.isfinite(w.numpy()).all() for w in trainer.model.weights)
 
