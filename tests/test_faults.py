@@ -14,6 +14,7 @@ import tensorflow as tf
 from data import pipeline
 from draw.errors import DrawError, Interrupted
 from draw.run_dir import RunDir, listed_checkpoints, load_trained_model
+from draw.stop_signals import StopSignals
 from draw.training import Trainer
 from tests.conftest import TINY_TRAIN_FLAGS, tiny_config
 from tests.script_runner import run_in_process
@@ -104,6 +105,15 @@ def test_signal_saves_a_checkpoint_and_stops(tmp_path, tiny_data, signum):
     assert os.path.basename(listed_checkpoints(trainer.run.checkpoint_dir)[-1]) == "ckpt-7"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_first_signal_is_recorded_and_a_second_acts_as_usual():
+    with StopSignals() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.received == signal.SIGINT and stop.name == "SIGINT"
+        with pytest.raises(KeyboardInterrupt):  # the usual handler is back for the second
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_restore_from_previous_falls_back_and_deletes_nothing(
