@@ -9,8 +9,9 @@
 Inside the block, the first SIGINT (Ctrl-C) or SIGTERM (kill, a job scheduler's
 pre-emption) only records its number in `stop.received`, so the step under way finishes
 and the loop can save a checkpoint; it also restores the previous handlers, so a second
-signal acts as usual (KeyboardInterrupt, termination). Outside the main thread, where
-Python cannot install handlers, the block changes nothing.
+signal acts as usual (KeyboardInterrupt, termination). A signal the process ignores
+(e.g. SIGINT in a background job of a script) stays ignored. Outside the main thread,
+where Python cannot install handlers, the block changes nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class StopSignals:
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+            for signum in SIGNALS:
+                if signal.getsignal(signum) != signal.SIG_IGN:  # ignored stays ignored
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
