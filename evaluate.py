@@ -78,6 +78,7 @@ def main(argv):
         eval_batch_size=FLAGS.eval_batch_size,
         nn_reference=FLAGS.nn_reference,
         seed=FLAGS.seed,
+        restore_from_previous=FLAGS.restore_from_previous,
     )
     options.validate()
     if FLAGS["compare"].present and not FLAGS.compare:

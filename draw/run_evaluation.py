@@ -40,6 +40,7 @@ class Options:
     eval_batch_size: int = 1000
     nn_reference: str = "auto"
     seed: int = 0
+    restore_from_previous: bool = False  # the newest checkpoint that reads, if the newest does not
 
     def validate(self) -> None:
         for name in ("num_importance_samples", "num_samples", "eval_batch_size"):
@@ -122,7 +123,9 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
     explicit: DrawConfig fields given on the command line (checked against the run).
     """
     options.validate()
-    config, model, path = load_trained_model(explicit, logdir, checkpoint)
+    config, model, path = load_trained_model(
+        explicit, logdir, checkpoint, options.restore_from_previous
+    )
     data = load_dataset(config)
     model_shape = (model.B, model.A, model.C)
     if data.image_shape != model_shape:

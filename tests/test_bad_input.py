@@ -1,5 +1,5 @@
-"""Every bad input to an entry point (train.py, generate.py): exit status 2, one line on
-stderr naming the problem, no traceback, no file changed.
+"""Every bad input to an entry point (train.py, generate.py, evaluate.py): exit status 2,
+one line on stderr naming the problem, no traceback, no file changed.
 
 The scripts run in this process (tests.script_runner: the same absl parsing and error
 handling as a real invocation, without a TensorFlow import per row); test_cli.py checks a
@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TINY_TRAIN_FLAGS
 from tests.script_runner import run_in_process
-from tests.test_cli import checksums
+from tests.test_cli import assert_one_line_error, checksums, run_script
 
 
 def _truncate(path, keep=0.5):
@@ -144,3 +144,25 @@ def test_bad_input(capfd, tmp_path, tiny_mnist_dir, trained_run, script, setup, 
         assert fragment in lines[0], lines[0]
     assert checksums(tmp_path) == before
     assert setup or os.listdir(tmp_path) == ["file"]
+
+
+# evaluate.py defines flags that clash with generate.py's in one process (--num_samples),
+# so its rows run as subprocesses: the faults of a run that evaluate.py adds nothing to
+# (its own flags are tested in test_evaluate_cli.py).
+EVALUATE_ROWS = [
+    ("truncated .data", ["ckpt-10", "--restore_from_previous"]),
+    ("garbage list", ["is unreadable", "--restore_from_previous"]),
+    ("truncated json", ["config.json"]),
+]
+
+
+@pytest.mark.parametrize("setup,fragments", EVALUATE_ROWS, ids=[r[0] for r in EVALUATE_ROWS])
+def test_bad_evaluate_input(tmp_path, trained_run, setup, fragments):
+    run = str(tmp_path / "run")
+    shutil.copytree(trained_run, run)
+    SETUPS[setup](run)
+    before = checksums(tmp_path)
+    result = run_script("evaluate.py", f"--logdir={run}")
+    assert_one_line_error(result, "evaluate.py: error: ", *fragments)
+    assert result.returncode == 2
+    assert checksums(tmp_path) == before
