@@ -298,8 +298,9 @@ class DRAW(keras.Model):
         replica's share of the global batch; the optimizer (draw.distribute.
         SummedGradientsAdam) clips and applies the gradients summed over the replicas.
 
-        When the loss or a gradient is NaN or Inf, nothing is updated (weights, optimizer
-        state, metrics) and the returned "finite" is False; the caller stops or skips.
+        When the loss or a gradient is NaN or Inf, the returned "finite" is False and, on
+        one replica, nothing is updated (weights, optimizer state, metrics); the caller
+        stops or skips.
         """
         x, _ = data
         with tf.GradientTape() as tape:
@@ -321,7 +322,12 @@ class DRAW(keras.Model):
             self._update_metrics(losses)
             return tf.constant(True)
 
-        tf.cond(finite, update, lambda: tf.constant(False))
+        if tf.distribute.get_replica_context().num_replicas_in_sync > 1:
+            # Keras applies through a merge_call, which cannot run inside tf.cond: on
+            # several replicas the update is applied, and the caller stops without saving.
+            update()
+        else:
+            tf.cond(finite, update, lambda: tf.constant(False))
         metrics = {m.name: m.result() for m in self.metrics}
         return {**metrics, "grad_norm": grad_norm, "finite": finite}
 

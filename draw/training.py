@@ -85,6 +85,8 @@ class Trainer:
         distribute.per_replica_batch_size(config.batch_size, self.strategy)
         distribute.check_jit_compile(config.jit_compile, self.strategy)
         self.chief = distribute.is_chief(self.strategy)
+        if config.skip_nonfinite and self.strategy.num_replicas_in_sync > 1:
+            raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous = restore_from_previous
         self.last_good = None  # the newest checkpoint known to be complete
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
@@ -262,8 +264,8 @@ class Trainer:
         if not self.config.skip_nonfinite:
             raise DrawError(
                 f"the loss or gradients are not finite at step {step} (gradient norm "
-                f"{float(logs['grad_norm'])}); the update was not applied and nothing was "
-                f"saved; {self._last_good_text()}; lower --learning_rate, or pass "
+                f"{float(logs['grad_norm'])}); nothing was saved after it; "
+                f"{self._last_good_text()}; lower --learning_rate, or pass "
                 "--skip_nonfinite to skip such batches"
             )
         self.skipped += 1
