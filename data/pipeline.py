@@ -82,16 +82,27 @@ def train_batches(
     return epochs.flat_map(epoch_batches).prefetch(tf.data.AUTOTUNE)
 
 
-def test_images(data: ImageData, binarize: str) -> np.ndarray:
-    """The test split as the model sees it: float32 `[n, H, W, C]` in [0, 1]."""
-    images = data.test_images
+def _test_uint8(data: ImageData, binarize: str, count: int | None = None) -> np.ndarray:
+    """The first `count` (default all) test images, binarized once if the run binarizes."""
+    images = data.test_images[:count]
     if binarize != "none":
         images = binarize_once(images, TEST_SEED)
-    return images.astype(np.float32) / 255.0
+    return images
+
+
+def test_images(data: ImageData, binarize: str, count: int | None = None) -> np.ndarray:
+    """The test split as the model sees it: float32 `[n, H, W, C]` in [0, 1].
+
+    count: only the first `count` images (the same values as in the whole split).
+    """
+    return _test_uint8(data, binarize, count).astype(np.float32) / 255.0
 
 
 def test_batches(data: ImageData, batch_size: int, binarize: str) -> tf.data.Dataset:
-    """The whole test split in order, last batch possibly smaller: `(x, labels)`."""
-    x = test_images(data, binarize)
-    dataset = tf.data.Dataset.from_tensor_slices((x, data.test_labels))
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    """The whole test split in order, last batch possibly smaller: `(x, labels)`.
+
+    The split stays uint8 in memory; each batch is scaled to [0, 1] as it is drawn.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((_test_uint8(data, binarize), data.test_labels))
+    dataset = dataset.batch(batch_size).map(lambda x, y: (_to_float(x), y))
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -24,12 +24,18 @@ def can_reach(host: tuple[str, int], timeout: float = 5.0) -> bool:
         return False
 
 
-def load_tfds_arrays(name: str, data_dir: str = "", splits=("train", "test")) -> dict:
+def load_tfds_arrays(
+    name: str, data_dir: str = "", splits=("train", "test"), order_key: str = ""
+) -> dict:
     """{split: (images uint8 [n, H, W, C], labels [n])} from tfds dataset `name`.
 
     A copy already prepared in data_dir (or tfds' default folder) is used as it is;
     otherwise tfds downloads it, which needs the network: without it, a DrawError comes at
     once instead of tfds' minutes of retries.
+
+    tfds stores examples in an order shuffled by key; `order_key` names a feature whose
+    sorted order is the original one (e.g. svhn_cropped's "id", "train_000042"), and the
+    arrays are returned in that order.
     """
     import tensorflow_datasets as tfds
 
@@ -45,8 +51,13 @@ def load_tfds_arrays(name: str, data_dir: str = "", splits=("train", "test")) ->
             builder.download_and_prepare()
         arrays = {}
         for split in splits:
-            dataset = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
-            images, labels = tfds.as_numpy(dataset)
+            if order_key:
+                example = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+                order = np.argsort(example[order_key], kind="stable")
+                images, labels = example["image"][order], example["label"][order]
+            else:
+                dataset = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+                images, labels = tfds.as_numpy(dataset)
             arrays[split] = (np.asarray(images, np.uint8), np.asarray(labels))
         return arrays
     except DrawError:

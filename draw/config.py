@@ -26,12 +26,22 @@ def _field(default, help, role="model", choices=None):
 @dataclass
 class DrawConfig:
     # Data.
-    dataset: str = _field("mnist", "Dataset to model.", choices=("mnist",))
+    dataset: str = _field("mnist", "Dataset to model.", choices=("mnist", "svhn"))
     binarize: str = _field(
         "dynamic",
         "MNIST binarization: dynamic (resampled each time an image is drawn), static "
-        "(sampled once with a fixed seed) or none (grey levels, as in Eric Jang's code).",
+        "(sampled once with a fixed seed) or none (grey levels, as in Eric Jang's code). "
+        "SVHN is always none (intensities in [0, 1]), its default.",
         choices=("dynamic", "static", "none"),
+    )
+    color: str = _field(
+        "gray",
+        "SVHN colour: gray (the standard luma, as tf.image.rgb_to_grayscale and the report) "
+        "or rgb (3 channels sharing one attention window, as in the DRAW paper).",
+        choices=("gray", "rgb"),
+    )
+    svhn_extra: bool = _field(
+        False, "Add SVHN's extra_32x32.mat (531,131 images) to the training split."
     )
     data_source: str = _field(
         "auto",
@@ -87,8 +97,9 @@ class DrawConfig:
     preset: str = _field(
         "jang",
         "Named setup: jang (Eric Jang's draw.py), paper_mnist (DRAW paper: T=64, z=100, "
-        "read 2x2, write 5x5).",
-        choices=("jang", "paper_mnist"),
+        "read 2x2, write 5x5), paper_svhn (DRAW paper's SVHN: 800 LSTM units, z=100, T=32, "
+        "12x12 read and write, RGB).",
+        choices=("jang", "paper_mnist", "paper_svhn"),
     )
 
     def to_json(self) -> str:
@@ -119,7 +130,21 @@ _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 PRESETS: dict[str, dict] = {
     "jang": {},
     "paper_mnist": {"T": 64, "z_size": 100, "read_n": 2, "write_n": 5},
+    "paper_svhn": {
+        "dataset": "svhn",
+        "color": "rgb",
+        "enc_size": 800,
+        "dec_size": 800,
+        "z_size": 100,
+        "T": 32,
+        "read_n": 12,
+        "write_n": 12,
+    },
 }
+
+# Values a dataset implies unless the preset or the command line sets them: SVHN is
+# modelled as intensities in [0, 1], never binarized.
+DATASET_DEFAULTS: dict[str, dict] = {"mnist": {}, "svhn": {"binarize": "none"}}
 
 
 def fields_with_role(role: str) -> list[str]:
@@ -130,7 +155,10 @@ def make_config(preset: str = "jang", **overrides) -> DrawConfig:
     """The preset's configuration with `overrides` applied, validated."""
     if preset not in PRESETS:
         raise DrawError(f"--preset={preset} is not one of {', '.join(PRESETS)}")
-    config = DrawConfig(preset=preset, **{**PRESETS[preset], **overrides})
+    values = {**PRESETS[preset], **overrides}
+    dataset = values.get("dataset", DrawConfig.dataset)
+    values = {**DATASET_DEFAULTS.get(dataset, {}), **values}
+    config = DrawConfig(preset=preset, **values)
     validate(config)
     return config
 
@@ -160,3 +188,17 @@ def validate(config: DrawConfig) -> None:
         raise DrawError(f"--beta_1 must be in [0, 1), got {config.beta_1}")
     if config.data_source == "files" and not config.data_dir:
         raise DrawError("--data_source=files needs --data_dir")
+    _validate_dataset_options(config)
+
+
+def _validate_dataset_options(config: DrawConfig) -> None:
+    """The options that only some datasets take."""
+    if config.dataset == "svhn" and config.binarize != "none":
+        raise DrawError(
+            f"--binarize={config.binarize} is for MNIST; SVHN is modelled as intensities in "
+            "[0, 1] with the Bernoulli loss (--binarize=none, its default)"
+        )
+    if config.dataset != "svhn" and config.color != "gray":
+        raise DrawError(f"--color={config.color} is for SVHN; {config.dataset} is grayscale")
+    if config.dataset != "svhn" and config.svhn_extra:
+        raise DrawError(f"--svhn_extra is for --dataset=svhn, not {config.dataset}")

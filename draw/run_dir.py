@@ -22,7 +22,7 @@ import tempfile
 
 import tensorflow as tf
 
-from draw.config import DrawConfig, fields_with_role, make_config, validate
+from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError, first_line
 from draw.outputs import atomic_write
 
@@ -43,10 +43,10 @@ def atomic_write_text(path: str, text: str) -> None:
 
 
 def default_logdir(explicit: dict) -> str:
-    """runs/<dataset>_<preset>, from the flags given or their defaults."""
+    """runs/<dataset>_<preset>, from the flags given, the preset's values or the defaults."""
     defaults = DrawConfig()
-    dataset = explicit.get("dataset", defaults.dataset)
     preset = explicit.get("preset", defaults.preset)
+    dataset = explicit.get("dataset", PRESETS.get(preset, {}).get("dataset", defaults.dataset))
     return os.path.join("runs", f"{dataset}_{preset}")
 
 

@@ -177,7 +177,7 @@ class Trainer:
         test_batches = distribute.distribute_batches(
             self.strategy, pipeline.test_batches(self.data, config.batch_size, config.binarize)
         )
-        summary_images = pipeline.test_images(self.data, config.binarize)[:NUM_SUMMARY_IMAGES]
+        summary_images = pipeline.test_images(self.data, config.binarize, count=NUM_SUMMARY_IMAGES)
         with self._writing(self.run.path):
             train_writer, test_writer = (
                 tf.summary.create_file_writer(self.run.events_dir(name))
