@@ -41,6 +41,18 @@ def _to_float(images):
     return tf.cast(images, tf.float32) / 255.0
 
 
+def _rows(array: np.ndarray, index) -> tf.Tensor:
+    """array[index] (index `[k]` int), read from the NumPy array itself.
+
+    The pipelines read the images where the loader put them: a tf.constant of the array
+    would hold two more copies of it in TensorFlow's memory (measured: 460 MB for SVHN's
+    225 MB training split in RGB).
+    """
+    rows = tf.numpy_function(lambda i: array[i], [index], tf.as_dtype(array.dtype), stateful=False)
+    rows.set_shape([None, *array.shape[1:]])
+    return rows
+
+
 def train_batches(
     data: ImageData, batch_size: int, seed: int, binarize: str, start_step: int = 0
 ) -> tf.data.Dataset:
@@ -55,8 +67,7 @@ def train_batches(
     if batch_size > n:
         raise ValueError(f"batch size {batch_size} exceeds the {n} training images")
     steps_per_epoch = n // batch_size
-    images = tf.constant(images)
-    labels = tf.constant(data.train_labels)
+    labels = data.train_labels
 
     def epoch_order(epoch):
         order_key = tf.stack([tf.constant(seed, tf.int64), epoch])
@@ -65,11 +76,11 @@ def train_batches(
     def batch_at(order, step):
         k = step % steps_per_epoch
         index = order[k * batch_size : (k + 1) * batch_size]
-        x = _to_float(tf.gather(images, index))
+        x = _to_float(_rows(images, index))
         if binarize == "dynamic":
             key = tf.stack([tf.constant(seed ^ _BINARIZE_STREAM, tf.int64), step])
             x = tf.cast(tf.random.stateless_uniform(tf.shape(x), seed=key) < x, tf.float32)
-        return x, tf.gather(labels, index)
+        return x, _rows(labels, index)
 
     def epoch_batches(epoch):
         # The epoch's permutation is drawn once here, not once per batch.
@@ -101,8 +112,14 @@ def test_images(data: ImageData, binarize: str, count: int | None = None) -> np.
 def test_batches(data: ImageData, batch_size: int, binarize: str) -> tf.data.Dataset:
     """The whole test split in order, last batch possibly smaller: `(x, labels)`.
 
-    The split stays uint8 in memory; each batch is scaled to [0, 1] as it is drawn.
+    The split stays uint8, in NumPy; each batch is scaled to [0, 1] as it is drawn.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((_test_uint8(data, binarize), data.test_labels))
-    dataset = dataset.batch(batch_size).map(lambda x, y: (_to_float(x), y))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    images, labels = _test_uint8(data, binarize), data.test_labels
+    n = len(images)
+
+    def batch_from(start):
+        index = tf.range(start, tf.minimum(start + batch_size, n))
+        return _to_float(_rows(images, index)), _rows(labels, index)
+
+    starts = tf.data.Dataset.range(0, n, batch_size)
+    return starts.map(batch_from).prefetch(tf.data.AUTOTUNE)

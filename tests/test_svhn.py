@@ -24,6 +24,7 @@ from draw.errors import DrawError
 from draw.run_dir import RunDir, default_logdir, load_trained_model, resolve_config
 from draw.training import Trainer
 from tests.conftest import tiny_config
+from tests.test_cli import assert_one_line_error, checksums, run_script
 
 
 def svhn_arrays(n, seed=0):
@@ -304,3 +305,65 @@ def test_bad_sources_are_clear_errors(tmp_path):
         svhn.load("files", str(tmp_path / "absent"))
     with pytest.raises(DrawError, match="SVHN has no embedded source"):
         svhn.load("embedded")
+
+
+@pytest.fixture(scope="module")
+def svhn_cli_run(tmp_path_factory):
+    """A tiny RGB SVHN run trained by train.py itself on .mat files: (run dir, data dir)."""
+    root = tmp_path_factory.mktemp("svhn_cli")
+    write_svhn_folder(root / "mat", n_train=30, n_test=10)
+    run = str(root / "run")
+    result = run_script(
+        "train.py",
+        "--dataset=svhn",
+        "--read_attn",
+        "--color=rgb",
+        f"--data_dir={root / 'mat'}",
+        f"--logdir={run}",
+        "--T=2",
+        "--enc_size=16",
+        "--dec_size=16",
+        "--z_size=3",
+        "--read_n=3",
+        "--write_n=3",
+        "--batch_size=10",
+        "--train_iters=3",
+        "--log_every=3",
+    )
+    assert result.returncode == 0, result.stderr
+    return run, str(root / "mat")
+
+
+def test_train_py_trains_on_svhn_files(svhn_cli_run):
+    run, _ = svhn_cli_run
+    config, image_shape = RunDir(run).read()
+    assert (config.dataset, config.color, config.binarize) == ("svhn", "rgb", "none")
+    assert image_shape == (32, 32, 3)
+    assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints")).endswith("ckpt-3")
+
+
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (["--dataset=svhn", "--color=blue"], ["--color=blue"]),
+        (["--dataset=svhn", "--binarize=dynamic"], ["--binarize=dynamic is for MNIST"]),
+        (["--dataset=svhn", "--data_dir={bad}"], ["train_32x32.mat", "truncated"]),
+    ],
+)
+def test_bad_svhn_flags_are_one_line_errors(tmp_path, args, fragments):
+    _corrupt("truncated_at_0.5", str(tmp_path / "bad"))
+    args = [a.replace("{bad}", str(tmp_path / "bad")) for a in args]
+    result = run_script("train.py", f"--logdir={tmp_path}/run", *args)
+    assert_one_line_error(result, *fragments)
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_runs_refuse_the_other_dataset_on_the_command_line(tmp_path, svhn_cli_run):
+    svhn_run, _ = svhn_cli_run
+    mnist_run = RunDir(str(tmp_path / "mnist_run"))
+    mnist_run.write(make_config("jang"), (28, 28, 1))
+    for run, given, stored in ((mnist_run.path, "svhn", "mnist"), (svhn_run, "mnist", "svhn")):
+        before = checksums(run)
+        result = run_script("train.py", f"--logdir={run}", f"--dataset={given}")
+        assert_one_line_error(result, f"--dataset={given} contradicts", f"dataset={stored}")
+        assert checksums(run) == before
