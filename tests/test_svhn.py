@@ -367,3 +367,31 @@ def test_runs_refuse_the_other_dataset_on_the_command_line(tmp_path, svhn_cli_ru
         result = run_script("train.py", f"--logdir={run}", f"--dataset={given}")
         assert_one_line_error(result, f"--dataset={given} contradicts", f"dataset={stored}")
         assert checksums(run) == before
+
+
+def test_generate_py_on_an_svhn_run_writes_colour_pictures(tmp_path, svhn_cli_run):
+    run, _ = svhn_cli_run
+    result = run_script(
+        "generate.py",
+        f"--logdir={run}",
+        f"--out_dir={tmp_path}",
+        "--stochastic",
+        "--reconstruct",
+        "--num_samples=4",
+    )
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    grid = Image.open(tmp_path / "stochastic.png")
+    assert grid.mode == "RGB"
+    pixels = np.asarray(grid).reshape(-1, 3).astype(int)
+    assert (pixels.max(axis=1) - pixels.min(axis=1)).max() > 10  # not grey: colour
+    canvases = np.load(tmp_path / "stochastic_canvases.npy")
+    assert canvases.shape == (2, 4, 32, 32, 3)
+    # Reconstructions read the test split from the run's own --data_dir: the first test
+    # image appears, in colour, at the top left.
+    data = load_dataset(RunDir(run).read()[0])
+    pairs = np.asarray(Image.open(tmp_path / "reconstruct.png"))
+    np.testing.assert_array_equal(pairs[:32, :32], data.test_images[0])
+    mismatch = run_script("generate.py", f"--logdir={run}", "--stochastic", "--dataset=mnist")
+    assert_one_line_error(mismatch, "--dataset=mnist contradicts")
