@@ -395,3 +395,26 @@ def test_generate_py_on_an_svhn_run_writes_colour_pictures(tmp_path, svhn_cli_ru
     np.testing.assert_array_equal(pairs[:32, :32], data.test_images[0])
     mismatch = run_script("generate.py", f"--logdir={run}", "--stochastic", "--dataset=mnist")
     assert_one_line_error(mismatch, "--dataset=mnist contradicts")
+
+
+def test_evaluate_py_on_an_svhn_run(svhn_cli_run):
+    run, _ = svhn_cli_run
+    result = run_script(
+        "evaluate.py",
+        f"--logdir={run}",
+        "--elbo",
+        "--iwae",
+        "--num_importance_samples=3",
+        "--nn-nll",
+        "--num_samples=4",
+        "--eval_batch_size=10",
+    )
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(run, "evaluations", "latest.json")) as f:
+        record = json.load(f)
+    assert record["dataset"] == "svhn"
+    assert record["nn_nll"]["reference"].startswith("training images, grey levels")
+    figures = [record["elbo"]["loss"], record["iwae"]["nll"], record["nn_nll"]["mean"]]
+    assert all(np.isfinite(figures)) and record["elbo"]["loss"] > 0, record
+    mismatch = run_script("evaluate.py", f"--logdir={run}", "--dataset=mnist")
+    assert_one_line_error(mismatch, "--dataset=mnist contradicts")
