@@ -45,7 +45,7 @@ def _rows(array: np.ndarray, index) -> tf.Tensor:
     """array[index] (index `[k]` int), read from the NumPy array itself.
 
     The pipelines read the images where the loader put them: a tf.constant of the array
-    would hold two more copies of it in TensorFlow's memory (measured: 460 MB for SVHN's
+    raised the resident memory by twice the array's size (measured: 460 MB for SVHN's
     225 MB training split in RGB).
     """
     rows = tf.numpy_function(lambda i: array[i], [index], tf.as_dtype(array.dtype), stateful=False)
