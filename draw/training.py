@@ -32,7 +32,7 @@ from draw.images import image_grid
 from draw.progress import format_duration as _format_duration
 from draw.run_dir import RunDir, listed_checkpoints, restore_newest
 from draw.stop_signals import StopSignals
-from models import build_model
+from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
 
@@ -89,6 +89,7 @@ class Trainer:
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous = restore_from_previous
         self.last_good = None  # the newest checkpoint known to be complete
+        check_data(config, data)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
         with self.strategy.scope():
             self.model = build_model(config, data.image_shape)
