@@ -74,7 +74,7 @@ class DrawConfig:
         choices=("", "concat", "replace"),
     )
     conv_filters: str = _field(
-        "16,32", "Models I-III: filters of each conv layer (comma-separated, two layers)."
+        "8,16", "Models I-III: filters of each conv layer (comma-separated, two layers)."
     )
     conv_kernel: int = _field(5, "Models I-III: square kernel size of the conv layers.")
     conv_stride: int = _field(2, "Models I-III: stride of the conv layers.")
