@@ -22,12 +22,17 @@ class ConvFeatures(keras.layers.Layer):
 
     def __init__(self, filters, kernel, stride, **kwargs):
         super().__init__(**kwargs)
-        self.convs = [
-            keras.layers.Conv2D(
+        # Attributes rather than a list: Keras 3 lists are invisible to tf.train.Checkpoint.
+        for i, f in enumerate(filters):
+            conv = keras.layers.Conv2D(
                 f, kernel, strides=stride, padding="same", activation="relu", name=f"conv{i + 1}"
             )
-            for i, f in enumerate(filters)
-        ]
+            setattr(self, f"conv{i + 1}", conv)
+        self.num_layers = len(filters)
+
+    @property
+    def convs(self):
+        return [getattr(self, f"conv{i + 1}") for i in range(self.num_layers)]
 
     def feature_maps(self, images):
         """`[batch, C, B, A]` -> the last layer's maps `[batch, h, w, filters[-1]]`."""
@@ -60,17 +65,17 @@ class DeconvImage(keras.layers.Layer):
 
     def __init__(self, filters, channels, kernel, stride, **kwargs):
         super().__init__(**kwargs)
-        self.deconvs = [
-            keras.layers.Conv2DTranspose(
+        for i, f in enumerate(filters):  # attributes, as in ConvFeatures
+            deconv = keras.layers.Conv2DTranspose(
                 f, kernel, strides=stride, padding="same", activation="relu", name=f"deconv{i + 1}"
             )
-            for i, f in enumerate(filters)
-        ]
-        self.deconvs.append(
-            keras.layers.Conv2DTranspose(channels, kernel, padding="same", name="to_image")
+            setattr(self, f"deconv{i + 1}", deconv)
+        self.num_layers = len(filters)
+        self.to_image = keras.layers.Conv2DTranspose(
+            channels, kernel, padding="same", name="to_image"
         )
 
     def call(self, maps):
-        for deconv in self.deconvs:
-            maps = deconv(maps)
-        return tf.transpose(maps, [0, 3, 1, 2])
+        for i in range(self.num_layers):
+            maps = getattr(self, f"deconv{i + 1}")(maps)
+        return tf.transpose(self.to_image(maps), [0, 3, 1, 2])
