@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-from draw.model import DRAW
-
 
 def model_class(name: str):
+    """The keras.Model subclass of --model=name. (Imports are local so that importing the
+    package, e.g. by `python -m models.reproduce`, does not import TensorFlow noisily.)"""
+    from draw.model import DRAW
     from models.conv_encoder import ConvEncoderDRAW
     from models.conv_read import ConvReadDRAW
     from models.supervised import SupervisedDRAW
@@ -23,7 +24,7 @@ def model_class(name: str):
     }[name]
 
 
-def build_model(config, image_shape) -> DRAW:
+def build_model(config, image_shape):
     """The model of config for images of `image_shape` (H, W, C), with its weights created."""
     model = model_class(config.model)(config, image_shape, name="draw")
     model.build_variables()
