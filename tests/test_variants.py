@@ -1,5 +1,7 @@
 """The report's ablations (section 4.1.1) and Models I-III (section 4.2) against NumPy."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -8,11 +10,12 @@ from data.base import ImageData
 from draw.config import make_config
 from draw.errors import DrawError
 from draw.run_dir import RunDir, load_trained_model
-from draw.training import make_optimizer
+from draw.training import Trainer, make_optimizer
 from models import build_model, check_data
 from models.blocks import ConvFeatures, DeconvImage
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
+from tests.test_cli import assert_one_line_error, run_script
 
 SHAPE = (12, 12, 1)
 VARIANTS = {
@@ -248,3 +251,40 @@ def test_variant_flags_that_do_not_fit_are_errors(overrides, fragment):
 def test_model1_read_mode_defaults_to_concat():
     assert make_config("jang", model="conv_read", read_attn=False).conv_read_mode == "concat"
     assert make_config("jang").conv_read_mode == ""
+
+
+def _scalar_tags(folder):
+    tags = set()
+    for name in os.listdir(folder):
+        for record in tf.data.TFRecordDataset(os.path.join(folder, name)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+def test_model2_reports_L_c_and_accuracy_in_progress_lines_and_tensorboard(tmp_path, tiny_data):
+    lines = []
+    config = tiny_config(model="supervised", train_iters=10, log_every=5)
+    run = RunDir(str(tmp_path / "run"))
+    results = Trainer(config, run, tiny_data, log=lines.append).train()
+    assert 0 <= results["accuracy"] <= 1 and results["L_c"] > 0
+    progress = [line for line in lines if line.startswith("step")]
+    assert progress and all("L_c" in line and "accuracy" in line for line in progress)
+    assert "accuracy" in lines[-1]
+    bound = results["L_x"] + results["L_z"]
+    assert f"L_x + L_z = {bound:.2f}" in lines[-1]
+    assert {"L_c", "accuracy"} <= _scalar_tags(run.events_dir("train"))
+    assert {"L_c", "accuracy"} <= _scalar_tags(run.events_dir("test"))
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--conv_read_mode=replace"], "applies only to --model=conv_read"),
+        (["--model=conv_read"], "--noread_attn"),
+    ],
+)
+def test_train_py_answers_variant_flags_that_do_not_fit_in_one_line(tmp_path, args, fragment):
+    result = run_script("train.py", f"--logdir={tmp_path}/run", *args)
+    assert_one_line_error(result, fragment)
+    assert not os.path.exists(tmp_path / "run")
