@@ -8,20 +8,21 @@ from draw.errors import DrawError
 from draw.images import image_grid
 
 
-def first_layer_kernels(model) -> dict[str, np.ndarray]:
-    """{conv block name: kernels `[filters, k, k, C]`} of the model's first conv layers.
-
-    DrawError for a model without convolution layers (--model=draw).
-    """
-    blocks = model.conv_blocks() if hasattr(model, "conv_blocks") else {}
-    if not blocks:
+def check_has_kernels(config) -> None:
+    """DrawError for a model without convolution layers (--model=draw)."""
+    if config.model == "draw":
         raise DrawError(
-            f"--model={model.config.model} has no convolution layers; kernel plots need "
-            "--model=conv_read, supervised or conv_encoder"
+            "--kernels needs a model with convolution layers (--model=conv_read, supervised "
+            "or conv_encoder); this run is --model=draw"
         )
+
+
+def first_layer_kernels(model) -> dict[str, np.ndarray]:
+    """{conv block name: kernels `[filters, k, k, C]`} of the model's first conv layers."""
+    check_has_kernels(model.config)
     return {
         name: np.transpose(block.first_kernels.numpy(), (3, 0, 1, 2))
-        for name, block in blocks.items()
+        for name, block in model.conv_blocks().items()
     }
 
 
@@ -43,17 +44,3 @@ def kernel_picture(kernels: dict[str, np.ndarray], scale: int = 8, pad: int = 1)
     for row in rows[1:]:
         picture = np.concatenate([picture, gap, row], axis=0)
     return picture
-
-
-def write_kernel_png(model, path: str) -> list[str]:
-    """Writes the PNG of model's first-layer kernels to path; returns the block names in
-    row order (top to bottom)."""
-    import tensorflow as tf
-
-    from draw.run_dir import atomic_write_bytes
-
-    kernels = first_layer_kernels(model)
-    picture = kernel_picture(kernels)
-    png = tf.io.encode_png(np.round(picture * 255).astype(np.uint8)).numpy()
-    atomic_write_bytes(path, png)
-    return list(kernels)
