@@ -26,14 +26,6 @@ from absl import flags
 from draw import cli
 from draw.flags import FLAGS, explicit_config_values
 
-flags.DEFINE_integer("budget_iters", 1000, "Training iterations of every row.")
-flags.DEFINE_string("out", os.path.join("runs", "reproduce"), "Folder of the runs and tables.")
-flags.DEFINE_list(
-    "rows", [], "Only these rows, in this order (run names, see models/report_tables.py)."
-)
-flags.DEFINE_boolean("train_only", False, "Train the rows, do not evaluate them.")
-flags.DEFINE_integer("num_samples", 1000, "Generated images per row for the NN-NLL.")
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Shared flags that may be passed on to every row: training settings and the data source.
 PASSED_ON = ("seed",)
@@ -179,5 +171,18 @@ def main(argv):
     _log(f"wrote {FLAGS.out}/tables.md, table_6_1.csv, table_6_2.csv")
 
 
+def define_reproduce_flags() -> None:
+    """The driver's own flags (defined only when it runs, so importing the module for its
+    functions defines no flag that could clash with a script's)."""
+    flags.DEFINE_integer("budget_iters", 1000, "Training iterations of every row.")
+    flags.DEFINE_string("out", os.path.join("runs", "reproduce"), "Folder of the runs and tables.")
+    flags.DEFINE_list(
+        "rows", [], "Only these rows, in this order (run names, see models/report_tables.py)."
+    )
+    flags.DEFINE_boolean("train_only", False, "Train the rows, do not evaluate them.")
+    flags.DEFINE_integer("num_samples", 1000, "Generated images per row for the NN-NLL.")
+
+
 if __name__ == "__main__":
+    define_reproduce_flags()
     cli.run(main)
