@@ -12,6 +12,7 @@ from absl import flags
 from draw.config import make_config
 from draw.flags import define_flags, explicit_config_values
 from models import report_tables
+from models.evaluation_record import figures_of
 from models.reproduce import checkpoint_step
 from tests.conftest import REPO
 from tests.test_cli import assert_one_line_error
@@ -93,3 +94,16 @@ def test_bad_reproduction_flags_are_one_line_errors(tmp_path, args, fragment):
     )
     assert_one_line_error(result, fragment)
     assert not os.path.exists(tmp_path / "out" / "tables.md")
+
+
+def test_figures_of_an_evaluation_record():
+    record = {
+        "step": 600,
+        "elbo": {"loss": 170.5, "L_x": 160.0, "L_z": 10.0, "L_c": 0.5, "accuracy": 0.9},
+        "nn_nll": {"mean": 90.0, "std": 30.0, "max": 250.0, "num_samples": 1000},
+    }
+    figures = figures_of(record)
+    assert figures == {
+        "iterations": 600, "elbo": 170.0, "L_x": 160.0, "L_z": 10.0, "L_c": 0.5,
+        "accuracy": 0.9, "nn_nll_mean": 90.0, "nn_nll_std": 30.0, "nn_nll_max": 250.0,
+    }  # fmt: skip
