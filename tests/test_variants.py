@@ -288,3 +288,20 @@ def test_train_py_answers_variant_flags_that_do_not_fit_in_one_line(tmp_path, ar
     result = run_script("train.py", f"--logdir={tmp_path}/run", *args)
     assert_one_line_error(result, fragment)
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_evaluation_of_model2_reports_L_c_and_accuracy_and_a_bound_without_L_c():
+    from draw.run_evaluation import seeded_elbo
+
+    config = tiny_config(model="supervised")
+    model = _perturbed_model(config)
+    x = _batch(n=12, seed=6)
+    logits = numpy_draw.class_logits(_weights(model), config, x)
+    labels = np.argmax(logits, axis=1)
+    labels[:4] = (labels[:4] + 1) % 10
+    result = seeded_elbo(model, x, 5, seed=2, labels=labels)
+    assert result["accuracy"] == pytest.approx(8 / 12)
+    L_c = numpy_draw.softmax_cross_entropy(logits, labels).mean()
+    assert result["L_c"] == pytest.approx(L_c, rel=1e-4)
+    assert result["loss"] == pytest.approx(result["L_x"] + result["L_z"], rel=1e-6)
+    assert "L_c" not in seeded_elbo(model, x, 5, seed=2)
