@@ -3,7 +3,7 @@
 "Instead of passing original image, we passed the cnn features of the image to the
 Encoder RNN, and the loss is backpropagated to the added CNN."
 
-    encoder input = [read(x_hat), h_dec_{t-1}, conv(x)]     (x itself is not read)
+    encoder input = [read(x_hat), conv(x), h_dec_{t-1}]     (x itself is not read)
 """
 
 from __future__ import annotations

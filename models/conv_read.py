@@ -4,8 +4,8 @@
 through two convolution layers. The flattened filter maps are then ... concatenated with
 the source image (and error image respectively) or ... returned unchanged."
 
-    concat:  encoder input = [x, x_hat, conv(x_hat), h_dec_{t-1}, conv(x)]
-    replace: encoder input = [conv(x_hat), h_dec_{t-1}, conv(x)]
+    concat:  encoder input = [x, x_hat, conv(x_hat), conv(x), h_dec_{t-1}]
+    replace: encoder input = [conv(x_hat), conv(x), h_dec_{t-1}]
 
 x and x_hat have separate conv stacks. conv(x) is the same at every step, so it is
 computed once (the core's image context); conv(x_hat) is recomputed at each step.
@@ -25,9 +25,9 @@ class ConvReadDRAW(ImageFeaturesDRAW):
         self.x_hat_conv = conv_features(config, "x_hat_conv")
         self.replace = config.conv_read_mode == "replace"
 
-    def read(self, x, x_hat, h_dec):
+    def read(self, x, x_hat, read_params):
         """The raw read (no attention), then the conv maps of x_hat beside it or alone."""
-        r, window = super().read(x, x_hat, h_dec)
+        r, window = super().read(x, x_hat, read_params)
         features = self.x_hat_conv(x_hat)
         return (features if self.replace else tf.concat([r, features], axis=-1)), window
 

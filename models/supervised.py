@@ -5,7 +5,7 @@ response maps which are concatenated with the original encoder input at all time
 The convolution layer output is fed to two fully connected layers after which a soft-max
 cross-entropy loss function as the classification loss L_c."
 
-    encoder input = [read(x, x_hat), h_dec_{t-1}, conv(x)]
+    encoder input = [read(x, x_hat), conv(x), h_dec_{t-1}]
     class_logits  = Dense(NUM_CLASSES)(Dense(class_hidden, relu)(conv(x)))
     loss          = L_x + L_z + class_weight * L_c,   L_c = softmax cross-entropy
 """

@@ -140,7 +140,7 @@ def draw_forward(weights, config, x, noise):
         if config.model == "conv_read":
             features = conv_features(W, "x_hat_conv", x_hat, config)
             r = features if config.conv_read_mode == "replace" else np.concatenate([r, features], 1)
-        parts = [r] + ([h_dec] if config.privy else []) + ([] if context is None else [context])
+        parts = [r] + ([] if context is None else [context]) + ([h_dec] if config.privy else [])
         h_enc, enc = lstm(
             np.concatenate(parts, axis=1),
             enc,
