@@ -3,7 +3,8 @@
 Modes (any together): --stochastic (samples from the prior, grid + canvas GIF + .npy),
 --reconstruct (test images beside their reconstructions, GIF; --show_attention draws the
 glimpses), --fix_step=N|all (the report's Figure 1), --interpolate (Figure 2, endpoints
---interpolate_from=prior|data). The model is rebuilt from RUN's config.json and its latest
+--interpolate_from=prior|data), --kernels (the first-layer convolution kernels of Models
+I-III). The model is rebuilt from RUN's config.json and its latest
 checkpoint (or --checkpoint); files go to --out_dir (default RUN/samples).
 """
 
@@ -24,6 +25,9 @@ flags.DEFINE_string(
     "interpolate_from",
     "prior",
     "Interpolation endpoints: prior (z ~ N(0, I)) or data (posterior means of test images).",
+)
+flags.DEFINE_boolean(
+    "kernels", False, "PNG of the learned first-layer conv kernels (--model other than draw)."
 )
 flags.DEFINE_boolean("show_attention", False, "Draw the read and write glimpses on the GIFs.")
 flags.DEFINE_integer("num_samples", 100, "Images per grid (rows of 10 for --interpolate).")
@@ -53,6 +57,10 @@ def main(argv):
     )
     config, run, _ = resolve_config(explicit, FLAGS.logdir)
     generation.check_request(request, config)
+    if FLAGS.kernels:
+        from models.kernels import check_has_kernels
+
+        check_has_kernels(config)
     config, model, checkpoint = load_trained_model(
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )

@@ -148,9 +148,15 @@ class Read(keras.layers.Layer):
         return self.from_params(x, x_hat, None)
 
     def from_params(self, x, x_hat, params):
-        """x, x_hat: `[batch, C, B, A]`; params unused -> (r, None)."""
-        flat = tf.reshape(tf.concat([x, x_hat], axis=1), [tf.shape(x)[0], -1])
+        """x, x_hat: `[batch, C, B, A]` (x None: x_hat only); params unused -> (r, None)."""
+        flat = tf.reshape(_read_images(x, x_hat), [tf.shape(x_hat)[0], -1])
         return flat, None
+
+
+def _read_images(x, x_hat):
+    """x and x_hat stacked on the channel axis, or x_hat alone when x is None
+    (--read_input=error, Model III)."""
+    return x_hat if x is None else tf.concat([x, x_hat], axis=1)
 
 
 class AttentiveRead(keras.layers.Layer):
@@ -176,8 +182,8 @@ class AttentiveRead(keras.layers.Layer):
         return self._read(x, x_hat, self.window.from_params(params))
 
     def _read(self, x, x_hat, window):
-        both = glimpse(tf.concat([x, x_hat], axis=1), window)  # [batch, 2C, N, N]
-        return tf.reshape(both, [tf.shape(x)[0], -1]), window
+        both = glimpse(_read_images(x, x_hat), window)  # [batch, 2C (C if x is None), N, N]
+        return tf.reshape(both, [tf.shape(x_hat)[0], -1]), window
 
 
 class Write(keras.layers.Layer):

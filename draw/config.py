@@ -61,6 +61,37 @@ class DrawConfig:
     write_n: int = _field(5, "Write glimpse grid size N (N x N).")
     read_attn: bool = _field(True, "Read with the Gaussian attention window.")
     write_attn: bool = _field(True, "Write with the Gaussian attention window.")
+    # Ablations (report section 4.1.1) and variants (section 4.2): models/.
+    privy: bool = _field(
+        True, "Give the encoder the decoder's previous state h_dec (--noprivy: do not)."
+    )
+    read_input: str = _field(
+        "both",
+        "What the encoder reads: both x and the error image x_hat, or only the error image.",
+        choices=("both", "error"),
+    )
+    model: str = _field(
+        "draw",
+        "Model: draw (the DRAW core), conv_read (report's Model I, each-step convolution "
+        "after read), supervised (Model II, supervised conv encoder with a digit "
+        "classifier), conv_encoder (Model III, CNN features of x replace x).",
+        choices=("draw", "conv_read", "supervised", "conv_encoder"),
+    )
+    conv_read_mode: str = _field(
+        "",
+        "Model I: concat (conv features beside the raw read) or replace (features alone); "
+        "default concat with --model=conv_read.",
+        choices=("", "concat", "replace"),
+    )
+    conv_filters: str = _field(
+        "8,16", "Models I-III: filters of each conv layer (comma-separated, two layers)."
+    )
+    conv_kernel: int = _field(5, "Models I-III: square kernel size of the conv layers.")
+    conv_stride: int = _field(2, "Models I-III: stride of the conv layers.")
+    class_hidden: int = _field(128, "Model II: units of the classifier's hidden dense layer.")
+    class_weight: float = _field(
+        1.0, "Model II: weight of the classification loss L_c in the training loss."
+    )
     # Training.
     batch_size: int = _field(100, "Training minibatch size.", role="train")
     learning_rate: float = _field(1e-3, "Adam learning rate.", role="train")
@@ -158,6 +189,8 @@ def make_config(preset: str = "jang", **overrides) -> DrawConfig:
     values = {**PRESETS[preset], **overrides}
     dataset = values.get("dataset", DrawConfig.dataset)
     values = {**DATASET_DEFAULTS.get(dataset, {}), **values}
+    if values.get("model") == "conv_read" and not values.get("conv_read_mode"):
+        values["conv_read_mode"] = "concat"
     config = DrawConfig(preset=preset, **values)
     validate(config)
     return config
@@ -189,6 +222,7 @@ def validate(config: DrawConfig) -> None:
     if config.data_source == "files" and not config.data_dir:
         raise DrawError("--data_source=files needs --data_dir")
     _validate_dataset_options(config)
+    _validate_variant(config)
 
 
 def _validate_dataset_options(config: DrawConfig) -> None:
@@ -202,3 +236,45 @@ def _validate_dataset_options(config: DrawConfig) -> None:
         raise DrawError(f"--color={config.color} is for SVHN; {config.dataset} is grayscale")
     if config.dataset != "svhn" and config.svhn_extra:
         raise DrawError(f"--svhn_extra is for --dataset=svhn, not {config.dataset}")
+
+
+def conv_filters(config: DrawConfig) -> tuple[int, ...]:
+    """--conv_filters as a tuple of positive ints; DrawError if malformed."""
+    try:
+        filters = tuple(int(f) for f in config.conv_filters.split(","))
+    except ValueError:
+        filters = ()
+    if len(filters) != 2 or min(filters) <= 0:
+        raise DrawError(
+            f"--conv_filters={config.conv_filters} must be two positive integers, e.g. 16,32"
+        )
+    return filters
+
+
+def _validate_variant(config: DrawConfig) -> None:
+    """The ablation and variant flags of report sections 4.1.1 and 4.2 fit together."""
+    if config.model == "conv_read":
+        if config.read_attn:
+            raise DrawError(
+                "--model=conv_read convolves the whole images (the report's read without "
+                "attention): add --noread_attn"
+            )
+        if not config.conv_read_mode:
+            raise DrawError("--model=conv_read needs --conv_read_mode=concat or replace")
+    elif config.conv_read_mode:
+        raise DrawError(
+            f"--conv_read_mode={config.conv_read_mode} applies only to --model=conv_read, "
+            f"not --model={config.model}"
+        )
+    if config.model == "conv_encoder" and config.read_input == "error":
+        raise DrawError(
+            "--read_input does not apply to --model=conv_encoder, whose encoder always reads "
+            "the error image and CNN features in place of x"
+        )
+    if config.model != "draw":
+        conv_filters(config)
+        for name in ("conv_kernel", "conv_stride", "class_hidden"):
+            if getattr(config, name) <= 0:
+                raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
+    if not config.class_weight >= 0:
+        raise DrawError(f"--class_weight must be non-negative, got {config.class_weight}")

@@ -236,9 +236,21 @@ def interpolate(ctx: Context) -> list[Output]:
     ]
 
 
+def kernels(ctx: Context) -> list[Output]:
+    """The learned first-layer convolution kernels of Models I-III (report section 5.1),
+    one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
+    from models.kernels import first_layer_kernels, kernel_picture
+
+    blocks = first_layer_kernels(ctx.sampler.model)
+    pictures = [figures.to_pil(kernel_picture({name: k})) for name, k in blocks.items()]
+    labels = [f"{name}: first-layer kernels" for name in blocks]
+    return [Output("kernels.png", figures.save_png(figures.labelled_panel(pictures, labels, 1)))]
+
+
 MODES: dict[str, Callable[[Context], list[Output]]] = {
     "stochastic": stochastic,
     "reconstruct": reconstruct,
     "fix_step": fix_step,
     "interpolate": interpolate,
+    "kernels": kernels,
 }

@@ -9,6 +9,11 @@ The recurrence is DESIGN.md section 3, in its order and with its names. For t = 
     h_dec_t = LSTM_dec(h_dec_{t-1}, z_t)
     c_t     = c_{t-1} + write(h_dec_t)
 
+Variants (models/, the report's ablations and Models I-III) change the core only through
+the hooks `image_context` (computed once per image), `read` and `encoder_input`, and by
+extending `compute_losses` and the metrics. The encoder's input is
+[encoder_input(r_t, context), h_dec_{t-1}] (h_dec only when privy).
+
 Images enter and leave as `[batch, B, A, C]` (height, width, channels) in [0, 1]; inside,
 the canvas is channels-first `[batch, C, B, A]` (see draw.attention).
 """
@@ -91,6 +96,7 @@ class DRAW(keras.Model):
             self.writer = attention.AttentiveWrite(config.write_n, A, B, C, name="write")
         else:
             self.writer = attention.Write(A, B, C, name="write")
+        self.reads_x = config.read_input == "both"  # --read_input=error: only x_hat
         self.encoder = keras.layers.LSTMCell(config.enc_size, name="encoder")
         self.decoder = keras.layers.LSTMCell(config.dec_size, name="decoder")
         self.mu_layer = keras.layers.Dense(config.z_size, name="mu")
@@ -113,8 +119,12 @@ class DRAW(keras.Model):
         zeros = tf.zeros([1, self.C, self.B, self.A])
         h_dec = tf.zeros([1, self.config.dec_size])
         enc_state = [tf.zeros([1, self.config.enc_size])] * 2
-        r, _ = self.reader(zeros, zeros, h_dec)
-        h_enc, _ = self.encoder(tf.concat([r, h_dec], axis=-1), enc_state)
+        self.reader(zeros, zeros, h_dec)
+        read_params = tf.zeros([1, sum(h.units for h in self.reader.heads())])
+        r, _ = self.read(zeros, zeros, read_params if self.reader.heads() else None)
+        enc_x = self.encoder_input(r, self.image_context(zeros)[0])
+        privy = [h_dec] if self.config.privy else []
+        h_enc, _ = self.encoder(tf.concat([enc_x] + privy, axis=-1), enc_state)
         self.mu_layer(h_enc)
         self.log_sigma_layer(h_enc)
         self.writer(self.decoder(tf.zeros([1, self.config.z_size]), [h_dec, h_dec])[0])
@@ -151,11 +161,19 @@ class DRAW(keras.Model):
     def _fused_weights(self, with_encoder=True):
         """The layers' weights concatenated for the fused products (see `call`)."""
         enc, dec = self.encoder, self.decoder
-        r_size = enc.kernel.shape[0] - self.config.dec_size  # encoder input = [r, h_dec]
+        # encoder input = [encoder_input(r, context), h_dec] (h_dec only when privy)
+        privy_rows = self.config.dec_size if self.config.privy else 0
+        r_size = enc.kernel.shape[0] - privy_rows
         h_dec_heads = [(h.kernel, h.bias) for h in self.writer.heads()]
         h_dec_heads.append((dec.recurrent_kernel, dec.bias))
         if with_encoder:
-            h_dec_heads.append((enc.kernel[r_size:], enc.bias))
+            # --noprivy: no h_dec rows; a constant zero block keeps the fused layout.
+            enc_h_dec = (
+                enc.kernel[r_size:]
+                if self.config.privy
+                else tf.zeros([self.config.dec_size, 4 * self.config.enc_size])
+            )
+            h_dec_heads.append((enc_h_dec, enc.bias))
             h_dec_heads += [(h.kernel, h.bias) for h in self.reader.heads()]
         weights = {
             "h_dec": tf.concat([k for k, _ in h_dec_heads], axis=1),
@@ -194,6 +212,24 @@ class DRAW(keras.Model):
         update, write_window = self.writer.from_params(write_params)
         return dec_c, c + update, _geometry(write_window), later
 
+    # Hooks for the variants (report sections 4.1.1 and 4.2).
+    def image_context(self, x):
+        """What a variant computes once from `x [batch, C, B, A]` for every step.
+
+        Returns (context `[batch, k]` given to the encoder at every step, or None; a dict of
+        extra outputs of `call`).
+        """
+        return None, {}
+
+    def read(self, x, x_hat, read_params):
+        """r_t = read(x, x_hat, h_dec_{t-1}) from the read window's params (the fused
+        product of h_dec_{t-1}): `(r [batch, width], Window or None)`."""
+        return self.reader.from_params(x if self.reads_x else None, x_hat, read_params)
+
+    def encoder_input(self, r, context):
+        """The encoder's input besides h_dec_{t-1}: r_t, then the variant's context if any."""
+        return r if context is None else tf.concat([r, context], axis=-1)
+
     def call(self, x, noise=None, training=False):
         """Runs the T steps of encoder and decoder on a batch of images.
 
@@ -219,12 +255,14 @@ class DRAW(keras.Model):
         if noise is None:
             noise = self.sample_noise(batch_size)
         weights, split = self._fused_weights(), self._h_dec_split()
+        context, extra_outputs = self.image_context(x)
 
         def step(state, eps):
             c, h_enc, enc_c, dec_c, (dec_from_h, enc_from_h, read_params) = state
             x_hat = x - tf.sigmoid(c)
-            r, read_window = self.reader.from_params(x, x_hat, read_params)
-            enc_gates = tf.matmul(tf.concat([r, h_enc], 1), weights["enc_in"]) + enc_from_h
+            r, read_window = self.read(x, x_hat, read_params)
+            enc_x = self.encoder_input(r, context)
+            enc_gates = tf.matmul(tf.concat([enc_x, h_enc], 1), weights["enc_in"]) + enc_from_h
             h_enc, enc_c = lstm_update(enc_gates, enc_c)
             latent = tf.nn.bias_add(tf.matmul(h_enc, weights["latent"]), weights["latent_bias"])
             mu, log_sigma = tf.split(latent, 2, axis=1)
@@ -243,6 +281,7 @@ class DRAW(keras.Model):
         h_dec_parts = self._initial_parts(weights, split, batch_size)
         _, outputs = run_steps(step, (c, h_enc, enc_c, dec_c, h_dec_parts), noise)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
+        outputs.update(extra_outputs)
         return outputs
 
     def generate(self, num_images=None, z=None):
@@ -279,8 +318,11 @@ class DRAW(keras.Model):
         outputs["z"] = z
         return outputs
 
-    def compute_losses(self, x, outputs):
-        """Per-image losses in nats: dict of `[batch]` tensors L_x, L_z and loss."""
+    def compute_losses(self, x, outputs, labels=None):
+        """Per-image losses in nats: dict of `[batch]` tensors L_x, L_z and loss.
+
+        labels `[batch]` int: used only by variants with a supervised loss (Model II).
+        """
         L_x = reconstruction_loss(x, outputs["canvas"][-1])
         L_z = kl_loss(outputs["mu"], outputs["log_sigma"])
         return {"L_x": L_x, "L_z": L_z, "loss": L_x + L_z}
@@ -302,9 +344,9 @@ class DRAW(keras.Model):
         one replica, nothing is updated (weights, optimizer state, metrics); the caller
         stops or skips.
         """
-        x, _ = data
+        x, labels = data
         with tf.GradientTape() as tape:
-            losses = self.compute_losses(x, self(x, training=True))
+            losses = self.compute_losses(x, self(x, training=True), labels)
             # Summed over this replica's images / the global batch size: the gradients
             # summed over the replicas are those of the mean loss of the global batch.
             loss = tf.nn.compute_average_loss(losses["loss"])
@@ -333,5 +375,5 @@ class DRAW(keras.Model):
 
     def test_step(self, data):
         """Losses of a batch `(x, labels)` without an update."""
-        x, _ = data
-        return self._update_metrics(self.compute_losses(x, self(x, training=False)))
+        x, labels = data
+        return self._update_metrics(self.compute_losses(x, self(x, training=False), labels))

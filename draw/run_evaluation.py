@@ -74,14 +74,23 @@ def config_summary(config: DrawConfig) -> str:
     return " ".join(parts)
 
 
-def seeded_elbo(model, images, batch_size: int, seed: int) -> dict:
+def seeded_elbo(model, images, batch_size: int, seed: int, labels=None) -> dict:
     """The bound L_x + L_z (and its terms), mean nats per image over images `[n, B, A, C]`,
-    with the model's noise stream restarted at seed (one posterior sample per image)."""
+    with the model's noise stream restarted at seed (one posterior sample per image).
+
+    labels `[n]`: the images' classes, for Model II's L_c and accuracy (reported only when
+    given; "loss" is always the bound L_x + L_z, without L_c).
+    """
     started = time.perf_counter()
     model.noise_seed.state.assign(tf.constant([seed, 0], model.noise_seed.state.dtype))
-    labels = np.zeros(len(images), np.int32)
+    given = labels is not None
+    labels = np.asarray(labels, np.int32) if given else np.zeros(len(images), np.int32)
     batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
     results = evaluate_bound(model, batches)
+    results["loss"] = results["L_x"] + results["L_z"]
+    if not given:
+        for name in ("L_c", "accuracy"):
+            results.pop(name, None)
     results.update(num_images=len(images), seconds=time.perf_counter() - started)
     return results
 
@@ -111,10 +120,12 @@ def _checkpoint_step(path: str):
 
 
 def _test_subset(data, config, count: int):
+    """The first count (0: all) test images and their labels."""
     images = pipeline.test_images(data, config.binarize)
     if count > len(images):
         raise DrawError(f"--num_test_images={count} exceeds the {len(images)} test images")
-    return images[:count] if count else images
+    count = count or len(images)
+    return images[:count], data.test_labels[:count]
 
 
 def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
@@ -145,10 +156,10 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
     }
     log(f"evaluating {path} (step {record['step']}, {record['summary']})")
     if options.elbo or options.iwae:
-        images = _test_subset(data, config, options.num_test_images)
+        images, labels = _test_subset(data, config, options.num_test_images)
     if options.elbo:
         log(f"elbo: {len(images)} test images ...")
-        record["elbo"] = seeded_elbo(model, images, options.eval_batch_size, options.seed)
+        record["elbo"] = seeded_elbo(model, images, options.eval_batch_size, options.seed, labels)
     if options.iwae:
         result = importance_sampled_nll(
             model,
@@ -181,6 +192,7 @@ def flat_row(record: dict) -> dict:
             elbo=e["loss"], L_x=e["L_x"], L_z=e["L_z"], elbo_images=e["num_images"],
             elbo_seconds=e["seconds"],
         )  # fmt: skip
+        row.update({k: e[k] for k in ("L_c", "accuracy") if k in e})  # Model II
     if "iwae" in record:
         i = record["iwae"]
         row.update(

@@ -32,7 +32,7 @@ from draw.images import image_grid
 from draw.progress import format_duration as _format_duration
 from draw.run_dir import RunDir, listed_checkpoints, restore_newest
 from draw.stop_signals import StopSignals
-from models import build_model
+from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
 
@@ -48,6 +48,12 @@ def make_optimizer(config) -> keras.optimizers.Optimizer:
 def print_now(message: str) -> None:
     """Progress lines appear at once, also when stdout is a file or a pipe."""
     print(message, flush=True)
+
+
+def _extra_metrics(values: dict) -> str:
+    """A variant's own metrics (Model II: L_c, accuracy) for the progress lines."""
+    extra = [f"{name} {values[name]:.3f}" for name in ("L_c", "accuracy") if name in values]
+    return "  " + "  ".join(extra) if extra else ""
 
 
 class Trainer:
@@ -89,6 +95,7 @@ class Trainer:
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous = restore_from_previous
         self.last_good = None  # the newest checkpoint known to be complete
+        check_data(config, data)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
         with self.strategy.scope():
             self.model = build_model(config, data.image_shape)
@@ -219,8 +226,8 @@ class Trainer:
             test_writer.flush()
         self.log(
             f"test-set bound at step {int(self.step)} ({len(self.data.test_images)} images): "
-            f"L_x + L_z = {results['loss']:.2f} nats (L_x {results['L_x']:.2f}, "
-            f"L_z {results['L_z']:.2f})"
+            f"L_x + L_z = {results['L_x'] + results['L_z']:.2f} nats (L_x {results['L_x']:.2f}, "
+            f"L_z {results['L_z']:.2f}){_extra_metrics(results)}"
         )
         return results
 
@@ -284,7 +291,8 @@ class Trainer:
             f"step {step:>7d}/{self.config.train_iters}  loss {values['loss']:8.2f}  "
             f"L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}  "
             f"grad {values['grad_norm']:8.2f}  {images_per_second:6.0f} img/s  "
-            f"eta {eta}" + (f"  skipped {self.skipped}" if self.skipped else "")
+            f"eta {eta}{_extra_metrics(values)}"
+            + (f"  skipped {self.skipped}" if self.skipped else "")
         )
         with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
             for name, value in values.items():

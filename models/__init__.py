@@ -1,16 +1,46 @@
 """The model variants of the report, built from a DrawConfig.
 
-Today: the DRAW core (draw.model.DRAW) with its ablation switches; the report's Models
-I-III (section 4.2) are added here as small subclasses of it.
+--model=draw is the DRAW core (draw.model.DRAW) with its ablation switches (--T,
+--read_attn, --write_attn, --noprivy, --read_input); the report's Models I-III (section
+4.2) are small subclasses of it that change only the core's hooks.
 """
 
 from __future__ import annotations
 
-from draw.model import DRAW
+
+def model_class(name: str):
+    """The keras.Model subclass of --model=name. (Imports are local so that importing the
+    package, e.g. by `python -m models.reproduce`, does not import TensorFlow noisily.)"""
+    from draw.model import DRAW
+    from models.conv_encoder import ConvEncoderDRAW
+    from models.conv_read import ConvReadDRAW
+    from models.supervised import SupervisedDRAW
+
+    return {
+        "draw": DRAW,
+        "conv_read": ConvReadDRAW,
+        "supervised": SupervisedDRAW,
+        "conv_encoder": ConvEncoderDRAW,
+    }[name]
 
 
-def build_model(config, image_shape) -> DRAW:
+def build_model(config, image_shape):
     """The model of config for images of `image_shape` (H, W, C), with its weights created."""
-    model = DRAW(config, image_shape, name="draw")
+    model = model_class(config.model)(config, image_shape, name="draw")
     model.build_variables()
     return model
+
+
+def check_data(config, data) -> None:
+    """DrawError when the data cannot serve config's model (Model II needs digit labels)."""
+    from draw.errors import DrawError
+    from models.supervised import NUM_CLASSES
+
+    if config.model != "supervised":
+        return
+    for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
+        if labels is None or len(labels) == 0 or labels.min() < 0 or labels.max() >= NUM_CLASSES:
+            raise DrawError(
+                f"--model=supervised needs class labels 0..{NUM_CLASSES - 1}; the {split} split "
+                f"of {config.dataset} has none"
+            )

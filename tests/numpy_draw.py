@@ -59,8 +59,58 @@ def lstm(x, state, kernel, recurrent_kernel, bias):
     return h, (h, c)
 
 
+def conv2d_same(images, kernel, bias, stride):
+    """TensorFlow's 'same' convolution with ReLU, by explicit patches.
+
+    images [batch, H, W, Cin], kernel [k, k, Cin, Cout] -> [batch, ceil(H/s), ceil(W/s), Cout].
+    """
+    batch, H, W, _ = images.shape
+    k = kernel.shape[0]
+    out_h, out_w = -(-H // stride), -(-W // stride)
+    pad_h = max((out_h - 1) * stride + k - H, 0)
+    pad_w = max((out_w - 1) * stride + k - W, 0)
+    padded = np.pad(
+        images, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0))
+    )
+    out = np.zeros((batch, out_h, out_w, kernel.shape[3]))
+    for i in range(out_h):
+        for j in range(out_w):
+            patch = padded[:, i * stride : i * stride + k, j * stride : j * stride + k, :]
+            out[:, i, j, :] = np.einsum("bhwc,hwcf->bf", patch, kernel)
+    return np.maximum(out + bias, 0.0)
+
+
+def conv_features(W, name, images, config):
+    """The report's two conv layers on channels-first images, flattened: [batch, k]."""
+    maps = np.transpose(images, (0, 2, 3, 1))
+    for layer in ("conv1", "conv2"):
+        maps = conv2d_same(
+            maps, W[f"{name}/{layer}/kernel"], W[f"{name}/{layer}/bias"], config.conv_stride
+        )
+    return maps.reshape(len(maps), -1)
+
+
+def class_logits(weights, config, x):
+    """Model II's classifier on x [batch, B, A, C]: two dense layers on the conv features."""
+    W = {k.split("/", 1)[1]: np.asarray(v, np.float64) for k, v in weights.items()}
+    features = conv_features(W, "x_conv", np.transpose(x, (0, 3, 1, 2)), config)
+    hidden = np.maximum(features @ W["classifier/hidden/kernel"] + W["classifier/hidden/bias"], 0)
+    return hidden @ W["classifier/logits/kernel"] + W["classifier/logits/bias"]
+
+
+def softmax_cross_entropy(logits, labels):
+    """-log softmax(logits)[label] per row."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_softmax[np.arange(len(labels)), labels]
+
+
 def draw_forward(weights, config, x, noise):
     """The DRAW recurrence. weights: {path: array}; x [batch, B, A, C]; noise [T, batch, z].
+
+    Follows config's ablations (privy, read_input) and models (report section 4.2):
+    conv_read reads [x, x_hat, f(x_hat)] (concat) or f(x_hat) (replace); supervised and
+    conv_encoder append f(x) to the encoder input; conv_encoder does not read x.
 
     Returns (canvas logits [T, batch, B, A, C], mu [T, batch, z], log_sigma [T, batch, z]).
     """
@@ -71,20 +121,28 @@ def draw_forward(weights, config, x, noise):
     enc = (np.zeros((batch, config.enc_size)),) * 2
     dec = (np.zeros((batch, config.dec_size)),) * 2
     h_dec = dec[0]
+    reads_x = config.read_input == "both" and config.model != "conv_encoder"
+    context = None
+    if config.model in ("supervised", "conv_encoder") or (config.model == "conv_read" and reads_x):
+        context = conv_features(W, "x_conv", x, config)
     canvases, mus, log_sigmas = [], [], []
     for t in range(config.T):
         x_hat = x - sigmoid(c)
+        images = np.concatenate([x, x_hat], axis=1) if reads_x else x_hat
         if config.read_attn:
             N = config.read_n
             Fx, Fy, gamma = window(
                 h_dec, W["read/window/params/kernel"], W["read/window/params/bias"], N, A, B
             )
-            both = np.concatenate([x, x_hat], axis=1)
-            r = read_glimpse(both, Fx, Fy, gamma).reshape(batch, -1)
+            r = read_glimpse(images, Fx, Fy, gamma).reshape(batch, -1)
         else:
-            r = np.concatenate([x, x_hat], axis=1).reshape(batch, -1)
+            r = images.reshape(batch, -1)
+        if config.model == "conv_read":
+            features = conv_features(W, "x_hat_conv", x_hat, config)
+            r = features if config.conv_read_mode == "replace" else np.concatenate([r, features], 1)
+        parts = [r] + ([] if context is None else [context]) + ([h_dec] if config.privy else [])
         h_enc, enc = lstm(
-            np.concatenate([r, h_dec], axis=1),
+            np.concatenate(parts, axis=1),
             enc,
             W["encoder/kernel"],
             W["encoder/recurrent_kernel"],

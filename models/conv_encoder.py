@@ -1,0 +1,17 @@
+"""Model III, convolutional encoder (report section 4.2.3).
+
+"Instead of passing original image, we passed the cnn features of the image to the
+Encoder RNN, and the loss is backpropagated to the added CNN."
+
+    encoder input = [read(x_hat), conv(x), h_dec_{t-1}]     (x itself is not read)
+"""
+
+from __future__ import annotations
+
+from models.image_features import ImageFeaturesDRAW
+
+
+class ConvEncoderDRAW(ImageFeaturesDRAW):
+    def __init__(self, config, image_shape, **kwargs):
+        super().__init__(config, image_shape, **kwargs)
+        self.reads_x = False  # the CNN features replace x
