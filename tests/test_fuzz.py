@@ -86,20 +86,22 @@ def _mnist_folder(folder, raw):
     return files
 
 
-def _assert_valid(data):
+def _assert_valid(data, image_shape=(28, 28, 1)):
     assert isinstance(data, ImageData)
-    assert data.train_images.shape[1:] == (28, 28, 1)
+    assert data.train_images.shape[1:] == image_shape
     assert len(data.train_labels) == len(data.train_images)
 
 
-def _assert_loads_or_one_line_error(folder):
-    """Loading damaged MNIST files either gives valid data or one DrawError line."""
+def _assert_loads_or_one_line_error(
+    folder, load=lambda folder: mnist.load("files", folder), image_shape=(28, 28, 1)
+):
+    """Loading damaged files either gives valid data or one DrawError line."""
     try:
-        data = mnist.load("files", folder)
+        data = load(folder)
     except DrawError as e:
         assert "\n" not in str(e)
     else:
-        _assert_valid(data)
+        _assert_valid(data, image_shape)
 
 
 @FUZZ
@@ -179,3 +181,32 @@ def test_corrupt_checkpoint_gives_draw_errors_or_restores(tiny_run, suffix, edit
             restore(tiny_run.checkpoint, os.path.join(folder, "ckpt-2"))
         except DrawError as e:
             assert "ckpt-2" in str(e) and "\n" not in str(e)
+
+
+@pytest.fixture(scope="module")
+def svhn_files(tmp_path_factory):
+    """The bytes of small train/test .mat files in SVHN's original layout (MATLAB 5, X uint8
+    [32, 32, 3, n], y uint8 [n, 1] with 10 for digit 0): the real set is not to be had here."""
+    from tests.test_svhn import write_svhn_folder
+
+    folder = tmp_path_factory.mktemp("svhn")
+    write_svhn_folder(str(folder), n_train=6, n_test=4)
+    return {name: _read(folder / name) for name in sorted(os.listdir(folder))}
+
+
+@settings(FUZZ, max_examples=30)
+@given(which=st.sampled_from(range(2)), colour=st.sampled_from(["gray", "rgb"]), edits=st.data())
+def test_corrupt_svhn_mat_files_give_draw_errors(which, colour, edits, svhn_files):
+    from data import svhn
+
+    with tempfile.TemporaryDirectory() as folder:
+        name = sorted(svhn_files)[which]
+        for other, raw in svhn_files.items():
+            damaged = corrupt(raw, edits.draw(corruptions(len(raw)))) if other == name else raw
+            with open(os.path.join(folder, other), "wb") as f:
+                f.write(damaged)
+        _assert_loads_or_one_line_error(
+            folder,
+            lambda f: svhn.load("files", f, color=colour),
+            (32, 32, 1 if colour == "gray" else 3),
+        )
