@@ -34,7 +34,7 @@ import numpy as np
 
 from data.base import ImageData
 from data.tfds_source import load_tfds_arrays
-from draw.errors import DrawError
+from draw.errors import DrawError, first_line
 
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
 IMAGE_SIZE = (32, 32, 3)
@@ -151,13 +151,8 @@ def _plain_mat(path: str):
                 shutil.copyfileobj(compressed, plain, 1 << 22)
             plain.flush()
         except (OSError, EOFError, zlib.error) as e:
-            raise DrawError(f"cannot decompress SVHN file {path}: {_first_line(e)}") from None
+            raise DrawError(f"cannot decompress SVHN file {path}: {first_line(e)}") from None
         yield plain.name
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _scipy_call(path: str, function, *args, **kwargs):
@@ -167,7 +162,7 @@ def _scipy_call(path: str, function, *args, **kwargs):
     except MemoryError:
         raise
     except Exception as e:  # scipy raises ValueError, TypeError, OSError, zlib.error, ...
-        raise DrawError(f"cannot read SVHN file {path}: {_first_line(e)}") from None
+        raise DrawError(f"cannot read SVHN file {path}: {first_line(e)}") from None
 
 
 def _check_complete(path: str, plain: str) -> None:

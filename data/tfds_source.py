@@ -6,14 +6,9 @@ import socket
 
 import numpy as np
 
-from draw.errors import DrawError
+from draw.errors import DrawError, first_line
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def can_reach(host: tuple[str, int], timeout: float = 5.0) -> bool:
@@ -64,6 +59,6 @@ def load_tfds_arrays(
         raise
     except Exception as e:  # tfds raises many types when offline or misconfigured
         raise DrawError(
-            f"tensorflow-datasets could not load {name} ({_first_line(e)}); "
+            f"tensorflow-datasets could not load {name} ({first_line(e)}); "
             "use --data_source=files with --data_dir"
         ) from None

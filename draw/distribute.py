@@ -27,7 +27,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from draw.errors import DrawError
+from draw.errors import DrawError, first_line
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
@@ -51,15 +51,10 @@ def make_strategy(config) -> tf.distribute.Strategy:
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except (RuntimeError, ValueError) as e:
-            raise DrawError(f"--strategy=multi_worker: {_first_line(e)}") from None
+            raise DrawError(f"--strategy=multi_worker: {first_line(e)}") from None
     if name == "tpu":
         return _tpu_strategy(config.tpu)
     raise DrawError(f"--strategy={name} is not one of {', '.join(STRATEGIES)}")
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_tf_config() -> None:
@@ -76,7 +71,7 @@ def _check_tf_config() -> None:
     except (ValueError, KeyError, TypeError) as e:
         raise DrawError(
             f"TF_CONFIG is not a valid cluster description ({type(e).__name__}: "
-            f"{_first_line(e)}); see the README's section on several machines"
+            f"{first_line(e)}); see the README's section on several machines"
         ) from None
 
 
@@ -88,7 +83,7 @@ def _tpu_strategy(tpu: str) -> tf.distribute.TPUStrategy:
         return tf.distribute.TPUStrategy(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
         which = f"the TPU '{tpu}'" if tpu else "a TPU (name one with --tpu; local on a TPU VM)"
-        raise DrawError(f"--strategy=tpu: cannot reach {which}: {_first_line(e)}") from None
+        raise DrawError(f"--strategy=tpu: cannot reach {which}: {first_line(e)}") from None
 
 
 def per_replica_batch_size(batch_size: int, strategy: tf.distribute.Strategy) -> int:
