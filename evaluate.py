@@ -55,6 +55,7 @@ flags.DEFINE_list(
 
 
 def main(argv):
+    from draw import threads
     from draw.errors import DrawError
     from draw.run_evaluation import (
         Options,
@@ -65,6 +66,7 @@ def main(argv):
     )
     from draw.training import print_now
 
+    threads.configure(FLAGS.intra_op_threads)  # an explicit count; auto: TF's default
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the evaluation, not the model
     chosen = FLAGS.elbo or FLAGS.iwae or FLAGS["nn-nll"].value

@@ -37,12 +37,13 @@ flags.DEFINE_string("out_dir", "", "Output folder. Default: RUN/samples.")
 def main(argv):
     import os
 
-    from draw import generation
+    from draw import generation, threads
     from draw.errors import DrawError
     from draw.outputs import OutputDir
     from draw.run_dir import load_trained_model, resolve_config
     from draw.sampling import Sampler
 
+    threads.configure(FLAGS.intra_op_threads)  # an explicit count; auto: TF's default
     modes = [name for name in generation.MODES if FLAGS[name].value]
     if not modes:
         raise DrawError(f"choose what to generate: --{', --'.join(generation.MODES)}")

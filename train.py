@@ -12,7 +12,7 @@ from draw.flags import FLAGS, explicit_config_values
 
 def main(argv):
     from data import load_dataset
-    from draw import distribute
+    from draw import distribute, threads
     from draw.errors import DrawError
     from draw.run_dir import resolve_config
     from draw.training import Trainer
@@ -23,7 +23,8 @@ def main(argv):
     )
     if "tpu" in explicit and config.strategy != "tpu":
         raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
-    strategy = distribute.make_strategy(config)  # before TensorFlow runs any operation
+    threads.configure(FLAGS.intra_op_threads, config)  # before TensorFlow runs any op
+    strategy = distribute.make_strategy(config)
     data = load_dataset(config)
     if FLAGS.overwrite:
         run.clear()

@@ -5,7 +5,8 @@ prints and stores the rows.
 A row has `name` and `preset` and any of: ms (per iteration or per call), images_per_s,
 gflop (per iteration, see bench/flops.py), gflops (achieved), matmul_gflops (the 1024^3
 float32 matmul in the same process), matmul_fraction, speedup (over the plain port),
-seconds, peak_rss_mb, note.
+seconds, peak_rss_mb, threads (TensorFlow's intra-op threads: "1", or "all" for its
+default of one per core; see draw/threads.py), note.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tensorflow as tf
 from bench import flops, measure
 from bench.plain import make_plain_train_step
 from data import load_dataset, pipeline
+from draw import threads
 from draw.config import make_config
 from draw.training import make_optimizer
 from models import build_model
@@ -80,13 +82,15 @@ def _rates(config, data, seconds, matmul):
     )
 
 
-def train(preset, sizes, jit_compile, plain=False):
-    """The optimised train step (model.train_step as draw/training.py compiles it): time to
-    the first step, then ms/iteration on a fixed batch; with plain=True also the plain
-    port of bench/plain.py on the same model. The steps and the reference matmul are timed
-    in turns (median of sizes.repeats turns); peak memory is taken before the plain port
-    is built."""
+def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO):
+    """The train step as train.py runs it (model.train_step compiled as draw/training.py
+    compiles it, TensorFlow's threads set as train.py sets them for `--intra_op_threads`):
+    time to the first step, then ms/iteration on a fixed batch; with plain=True also the
+    plain port of bench/plain.py on the same model. The steps and the reference matmul
+    are timed in turns (median of sizes.repeats turns), all with the same threads; peak
+    memory is taken before the plain port is built."""
     config = _config(preset, sizes, jit_compile=jit_compile)
+    op_threads = str(threads.configure(intra_op_threads, config) or "all")
     data = load_dataset(config)
     model, optimizer, batch = _train_setup(config, data)
     label = f"train (jit_compile={jit_compile})"
@@ -107,10 +111,16 @@ def train(preset, sizes, jit_compile, plain=False):
         dict(
             name=label,
             preset=preset,
+            threads=op_threads,
             **_rates(config, data, seconds["step"], matmul),
             peak_rss_mb=rss,
         ),
-        dict(name=f"first step (jit_compile={jit_compile})", preset=preset, seconds=first),
+        dict(
+            name=f"first step (jit_compile={jit_compile})",
+            preset=preset,
+            threads=op_threads,
+            seconds=first,
+        ),
     ]
     if plain:
         rows[0]["speedup"] = seconds["plain"] / seconds["step"]
@@ -118,6 +128,7 @@ def train(preset, sizes, jit_compile, plain=False):
             dict(
                 name="train, plain tf.function port",
                 preset=preset,
+                threads=op_threads,
                 **_rates(config, data, seconds["plain"], matmul),
                 note=f"first step {plain_first:.1f} s; the yardstick (bench/plain.py)",
             )

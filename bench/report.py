@@ -16,11 +16,13 @@ from draw.run_dir import atomic_write_text
 COLUMNS = [
     ("name", "benchmark", "{}"),
     ("preset", "preset", "{}"),
+    ("threads", "op threads", "{}"),
     ("ms", "ms", "{:.1f}"),
     ("seconds", "s", "{:.2f}"),
     ("images_per_s", "images/s", "{:,.0f}"),
     ("gflop", "GFLOP", "{:.2f}"),
     ("gflops", "GFLOP/s", "{:.1f}"),
+    ("matmul_gflops", "matmul GFLOP/s", "{:.0f}"),
     ("matmul_fraction", "of matmul", "{:.0%}"),
     ("speedup", "vs plain", "{:.2f}x"),
     ("peak_rss_mb", "peak MB", "{:,.0f}"),

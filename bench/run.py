@@ -1,7 +1,8 @@
 """The benchmark suite: python bench/run.py [--quick] [--output=bench/results.json]
 
-Times training (both presets, the optimised step with and without XLA, and the plain
-tf.function port as the yardstick), the first training step, stochastic generation, the
+Times training (both presets, the step as train.py runs it with and without XLA, with
+train.py's thread setting and, at jang, also with TensorFlow's default threads; the plain
+tf.function port beside it as the yardstick), the first training step, stochastic generation, the
 data pipeline and, when present, the evaluation code; prints a table and writes it as
 JSON. Each case runs in a fresh process, so first-step times and peak memory are its own.
 --quick uses tiny models and few iterations (the smoke test; its figures mean nothing).
@@ -33,6 +34,9 @@ def _cases():
 
     return {
         "train_jang": lambda s: cases.train("jang", s, jit_compile=False, plain=True),
+        "train_jang_all_threads": lambda s: cases.train(
+            "jang", s, jit_compile=False, plain=True, intra_op_threads=0
+        ),
         "train_jang_xla": lambda s: cases.train("jang", s, jit_compile=True),
         "train_paper_mnist": lambda s: cases.train("paper_mnist", s, jit_compile=False),
         "generate_jang": lambda s: cases.generate("jang", s, jit_compile=False),

@@ -128,27 +128,13 @@ def patch(w, window):
     return written / window.gamma[:, :, tf.newaxis, tf.newaxis]
 
 
-# Read and write in two halves: the Dense heads they apply to h_dec (`heads`, in order),
-# and the rest given those heads' concatenated outputs (`from_params`). DRAW's model
-# computes all products of one h_dec in one fused matmul and calls `from_params`; `call`
-# is the plain composition of the two.
-
-
 class Read(keras.layers.Layer):
     """Read without attention: the whole of x and x_hat, `[batch, 2*C*B*A]`."""
 
     window = None
 
-    def heads(self):
-        """The Dense layers applied to h_dec_{t-1}: none."""
-        return []
-
     def call(self, x, x_hat, h_dec_prev):
-        """x, x_hat: `[batch, C, B, A]`; h_dec_prev unused -> (r, None)."""
-        return self.from_params(x, x_hat, None)
-
-    def from_params(self, x, x_hat, params):
-        """x, x_hat: `[batch, C, B, A]` (x None: x_hat only); params unused -> (r, None)."""
+        """x, x_hat: `[batch, C, B, A]` (x None: x_hat only); h_dec_prev unused -> (r, None)."""
         flat = tf.reshape(_read_images(x, x_hat), [tf.shape(x_hat)[0], -1])
         return flat, None
 
@@ -169,19 +155,9 @@ class AttentiveRead(keras.layers.Layer):
         super().__init__(**kwargs)
         self.window = AttentionWindow(N, A, B, name="window")
 
-    def heads(self):
-        """The Dense layers applied to h_dec_{t-1}: the window's."""
-        return [self.window.params]
-
     def call(self, x, x_hat, h_dec_prev):
         """x, x_hat: `[batch, C, B, A]`, h_dec_prev: `[batch, dec_size]` -> (r, Window)."""
-        return self._read(x, x_hat, self.window(h_dec_prev))
-
-    def from_params(self, x, x_hat, params):
-        """x, x_hat: `[batch, C, B, A]`, params: the window's `[batch, 5]` -> (r, Window)."""
-        return self._read(x, x_hat, self.window.from_params(params))
-
-    def _read(self, x, x_hat, window):
+        window = self.window(h_dec_prev)
         both = glimpse(_read_images(x, x_hat), window)  # [batch, 2C (C if x is None), N, N]
         return tf.reshape(both, [tf.shape(x_hat)[0], -1]), window
 
@@ -194,17 +170,9 @@ class Write(keras.layers.Layer):
         self.canvas_shape = (C, B, A)
         self.dense = keras.layers.Dense(C * B * A, name="dense")
 
-    def heads(self):
-        """The Dense layers applied to h_dec_t."""
-        return [self.dense]
-
     def call(self, h_dec):
         """h_dec: `[batch, dec_size]` -> (canvas update `[batch, C, B, A]`, None)."""
-        return self.from_params(self.dense(h_dec))
-
-    def from_params(self, params):
-        """params: the dense output `[batch, C*B*A]` -> (canvas update, None)."""
-        return tf.reshape(params, (-1,) + self.canvas_shape), None
+        return tf.reshape(self.dense(h_dec), (-1,) + self.canvas_shape), None
 
 
 class AttentiveWrite(keras.layers.Layer):
@@ -216,18 +184,8 @@ class AttentiveWrite(keras.layers.Layer):
         self.dense = keras.layers.Dense(C * N * N, name="dense")
         self.window = AttentionWindow(N, A, B, name="window")
 
-    def heads(self):
-        """The Dense layers applied to h_dec_t: the patch's, then the window's."""
-        return [self.dense, self.window.params]
-
     def call(self, h_dec):
         """h_dec: `[batch, dec_size]` -> (canvas update `[batch, C, B, A]`, Window)."""
-        return self._write(self.dense(h_dec), self.window(h_dec))
-
-    def from_params(self, params):
-        """params: `[batch, C*N*N + 5]`, the heads' outputs -> (canvas update, Window)."""
-        w, window_params = tf.split(params, [-1, 5], axis=-1)
-        return self._write(w, self.window.from_params(window_params))
-
-    def _write(self, w, window):
-        return patch(tf.reshape(w, (-1,) + self.patch_shape), window), window
+        w = tf.reshape(self.dense(h_dec), (-1,) + self.patch_shape)
+        window = self.window(h_dec)
+        return patch(w, window), window

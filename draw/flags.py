@@ -60,6 +60,14 @@ def define_flags(flag_values=FLAGS) -> None:
         "one that does; unreadable ones are reported and left in place.",
         flag_values=flag_values,
     )
+    flags.DEFINE_integer(
+        "intra_op_threads",
+        -1,
+        "Threads TensorFlow gives one op. -1 (automatic): 1 for train.py on CPU without "
+        "XLA and with at most 256 LSTM units, where it is faster (README, Performance), else "
+        "TensorFlow's default; 0: TensorFlow's default (one per core); N: N threads.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_boolean(
         "verbose", False, "Show TensorFlow logs and full tracebacks.", flag_values=flag_values
     )

@@ -29,14 +29,6 @@ from draw.distribute import sum_over_replicas
 from draw.losses import kl_loss, reconstruction_loss
 
 
-def lstm_update(gates, c_prev):
-    """Keras' LSTMCell from its summed pre-activations: gates `[batch, 4*units]` in the
-    order i, f, c, o (sigmoid gates, tanh activation). Returns (h, c), each `[batch, units]`."""
-    i, f, g, o = tf.split(gates, 4, axis=1)
-    c = tf.sigmoid(f) * c_prev + tf.sigmoid(i) * tf.tanh(g)
-    return tf.sigmoid(o) * tf.tanh(c), c
-
-
 def _geometry(window):
     """A window's (gx, gy, delta) as `[batch, 3]`, or None without attention."""
     return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
@@ -114,20 +106,18 @@ class DRAW(keras.Model):
         return [self.loss_tracker, self.lx_tracker, self.lz_tracker]
 
     def build(self, input_shape=None):
-        """Creates the layers' weights with one plain step of their own calls on zeros (the
-        order, names and initial values of the weights are those of the recurrence)."""
+        """Creates the layers' weights with one step of the recurrence on zeros (the order,
+        names and initial values of the weights are those of the recurrence)."""
         zeros = tf.zeros([1, self.C, self.B, self.A])
         h_dec = tf.zeros([1, self.config.dec_size])
-        enc_state = [tf.zeros([1, self.config.enc_size])] * 2
-        self.reader(zeros, zeros, h_dec)
-        read_params = tf.zeros([1, sum(h.units for h in self.reader.heads())])
-        r, _ = self.read(zeros, zeros, read_params if self.reader.heads() else None)
-        enc_x = self.encoder_input(r, self.image_context(zeros)[0])
-        privy = [h_dec] if self.config.privy else []
-        h_enc, _ = self.encoder(tf.concat([enc_x] + privy, axis=-1), enc_state)
+        r, _ = self.read(zeros, zeros, h_dec)
+        h_enc, _ = self.encoder(
+            self._encoder_inputs(r, self.image_context(zeros)[0], h_dec),
+            [tf.zeros([1, self.config.enc_size])] * 2,
+        )
         self.mu_layer(h_enc)
         self.log_sigma_layer(h_enc)
-        self.writer(self.decoder(tf.zeros([1, self.config.z_size]), [h_dec, h_dec])[0])
+        self._decode(tf.zeros([1, self.config.z_size]), zeros, [h_dec, h_dec])
         self.built = True
 
     def build_variables(self):
@@ -158,59 +148,15 @@ class DRAW(keras.Model):
         dec_state = [tf.zeros([batch_size, self.config.dec_size])] * 2
         return c, enc_state, dec_state
 
-    def _fused_weights(self, with_encoder=True):
-        """The layers' weights concatenated for the fused products (see `call`)."""
-        enc, dec = self.encoder, self.decoder
-        # encoder input = [encoder_input(r, context), h_dec] (h_dec only when privy)
-        privy_rows = self.config.dec_size if self.config.privy else 0
-        r_size = enc.kernel.shape[0] - privy_rows
-        h_dec_heads = [(h.kernel, h.bias) for h in self.writer.heads()]
-        h_dec_heads.append((dec.recurrent_kernel, dec.bias))
-        if with_encoder:
-            # --noprivy: no h_dec rows; a constant zero block keeps the fused layout.
-            enc_h_dec = (
-                enc.kernel[r_size:]
-                if self.config.privy
-                else tf.zeros([self.config.dec_size, 4 * self.config.enc_size])
-            )
-            h_dec_heads.append((enc_h_dec, enc.bias))
-            h_dec_heads += [(h.kernel, h.bias) for h in self.reader.heads()]
-        weights = {
-            "h_dec": tf.concat([k for k, _ in h_dec_heads], axis=1),
-            "h_dec_bias": tf.concat([b for _, b in h_dec_heads], axis=0),
-            "z": tf.convert_to_tensor(dec.kernel),
-        }
-        if with_encoder:
-            weights["enc_in"] = tf.concat([enc.kernel[:r_size], enc.recurrent_kernel], axis=0)
-            weights["latent"] = tf.concat([self.mu_layer.kernel, self.log_sigma_layer.kernel], 1)
-            weights["latent_bias"] = tf.concat([self.mu_layer.bias, self.log_sigma_layer.bias], 0)
-        return weights
+    def _decode(self, z, c, dec_state):
+        """One decoder step: h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} +
+        write(h_dec_t). z `[batch, z_size]`, c `[batch, C, B, A]`, dec_state [h, cell].
 
-    def _h_dec_split(self, with_encoder=True):
-        """Column sizes of the fused h_dec product: write heads, decoder gates[, encoder
-        gates, read heads]."""
-        sizes = [sum(h.units for h in self.writer.heads()), 4 * self.config.dec_size]
-        if with_encoder:
-            sizes += [4 * self.config.enc_size, sum(h.units for h in self.reader.heads())]
-        return sizes
-
-    def _initial_parts(self, weights, split, batch_size):
-        """The parts of the fused product of h_dec_0 = 0 that serve step 1: its biases."""
-        biases = tf.split(weights["h_dec_bias"], split)[1:]
-        return [tf.broadcast_to(b, [batch_size, size]) for b, size in zip(biases, split[1:])]
-
-    def _decode(self, z, dec_gates_from_h, dec_c, c, weights, split):
-        """One decoder step from z_t and the h_dec_{t-1} part of its gates:
-        h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} + write(h_dec_t).
-
-        Returns its cell state, c_t, the write window's (gx, gy, delta) (or None), and the
-        other parts of the fused product of h_dec_t, which serve the next step."""
-        h_dec, dec_c = lstm_update(tf.matmul(z, weights["z"]) + dec_gates_from_h, dec_c)
-        write_params, *later = tf.split(
-            tf.nn.bias_add(tf.matmul(h_dec, weights["h_dec"]), weights["h_dec_bias"]), split, 1
-        )
-        update, write_window = self.writer.from_params(write_params)
-        return dec_c, c + update, _geometry(write_window), later
+        Returns (c_t, h_dec_t, the decoder's state, the write window's (gx, gy, delta)
+        `[batch, 3]` or None)."""
+        h_dec, dec_state = self.decoder(z, dec_state)
+        update, write_window = self.writer(h_dec)
+        return c + update, h_dec, dec_state, _geometry(write_window)
 
     # Hooks for the variants (report sections 4.1.1 and 4.2).
     def image_context(self, x):
@@ -221,23 +167,26 @@ class DRAW(keras.Model):
         """
         return None, {}
 
-    def read(self, x, x_hat, read_params):
-        """r_t = read(x, x_hat, h_dec_{t-1}) from the read window's params (the fused
-        product of h_dec_{t-1}): `(r [batch, width], Window or None)`."""
-        return self.reader.from_params(x if self.reads_x else None, x_hat, read_params)
+    def read(self, x, x_hat, h_dec_prev):
+        """r_t = read(x, x_hat, h_dec_{t-1}): x, x_hat `[batch, C, B, A]`, h_dec_prev
+        `[batch, dec_size]` -> (r `[batch, width]`, Window or None)."""
+        return self.reader(x if self.reads_x else None, x_hat, h_dec_prev)
 
     def encoder_input(self, r, context):
         """The encoder's input besides h_dec_{t-1}: r_t, then the variant's context if any."""
         return r if context is None else tf.concat([r, context], axis=-1)
 
+    def _encoder_inputs(self, r, context, h_dec_prev):
+        """[encoder_input(r_t, context), h_dec_{t-1}] (h_dec only when privy)."""
+        privy = [h_dec_prev] if self.config.privy else []
+        return tf.concat([self.encoder_input(r, context)] + privy, axis=-1)
+
     def call(self, x, noise=None, training=False):
         """Runs the T steps of encoder and decoder on a batch of images.
 
-        The recurrence is DESIGN.md section 3; its products are fused where they share an
-        input (the maths is unchanged, only its schedule): h_dec_t feeds one matmul with
-        the write heads, the decoder's recurrent gates, the encoder's h_dec rows and the
-        read window's head side by side, and [r_t, h_enc_{t-1}] feeds one matmul with the
-        encoder's r rows and recurrent kernel stacked.
+        Each layer is called on its own inputs, as in Eric Jang's draw.py: on this
+        project's CPU, fusing the products that share an input into fewer, wider matmuls
+        measured slower, not faster (README, Performance).
 
         Args:
           x: `[batch, B, A, C]` float32 in [0, 1].
@@ -254,32 +203,22 @@ class DRAW(keras.Model):
         x = tf.transpose(x, [0, 3, 1, 2])  # [batch, C, B, A]
         if noise is None:
             noise = self.sample_noise(batch_size)
-        weights, split = self._fused_weights(), self._h_dec_split()
         context, extra_outputs = self.image_context(x)
 
         def step(state, eps):
-            c, h_enc, enc_c, dec_c, (dec_from_h, enc_from_h, read_params) = state
+            c, h_dec, enc_state, dec_state = state
             x_hat = x - tf.sigmoid(c)
-            r, read_window = self.read(x, x_hat, read_params)
-            enc_x = self.encoder_input(r, context)
-            enc_gates = tf.matmul(tf.concat([enc_x, h_enc], 1), weights["enc_in"]) + enc_from_h
-            h_enc, enc_c = lstm_update(enc_gates, enc_c)
-            latent = tf.nn.bias_add(tf.matmul(h_enc, weights["latent"]), weights["latent_bias"])
-            mu, log_sigma = tf.split(latent, 2, axis=1)
+            r, read_window = self.read(x, x_hat, h_dec)
+            h_enc, enc_state = self.encoder(self._encoder_inputs(r, context, h_dec), enc_state)
+            mu, log_sigma = self.mu_layer(h_enc), self.log_sigma_layer(h_enc)
             z = mu + tf.exp(log_sigma) * eps
-            dec_c, c, write_window, h_dec_parts = self._decode(
-                z, dec_from_h, dec_c, c, weights, split
-            )
+            c, h_dec, dec_state, write_window = self._decode(z, c, dec_state)
             out = {"canvas": c, "mu": mu, "log_sigma": log_sigma, "z": z}
             out.update(read_window=_geometry(read_window), write_window=write_window)
-            return (c, h_enc, enc_c, dec_c, h_dec_parts), {
-                k: v for k, v in out.items() if v is not None
-            }
+            return (c, h_dec, enc_state, dec_state), {k: v for k, v in out.items() if v is not None}
 
-        c, (h_enc, enc_c), (_, dec_c) = self._zero_state(batch_size)
-        # The fused product of h_dec_0 = 0 is its bias.
-        h_dec_parts = self._initial_parts(weights, split, batch_size)
-        _, outputs = run_steps(step, (c, h_enc, enc_c, dec_c, h_dec_parts), noise)
+        c, enc_state, dec_state = self._zero_state(batch_size)
+        _, outputs = run_steps(step, (c, dec_state[0], enc_state, dec_state), noise)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
         outputs.update(extra_outputs)
         return outputs
@@ -297,23 +236,17 @@ class DRAW(keras.Model):
         if z is None:
             z = self.sample_noise(num_images)
         batch_size = tf.shape(z)[1]
-        weights, split = self._fused_weights(with_encoder=False), self._h_dec_split(False)
 
         def step(state, z_t):
-            c, dec_c, (dec_from_h,) = state
-            dec_c, c, write_window, h_dec_parts = self._decode(
-                z_t, dec_from_h, dec_c, c, weights, split
-            )
-            out = (
-                {"canvas": c}
-                if write_window is None
-                else {"canvas": c, "write_window": write_window}
-            )
-            return (c, dec_c, h_dec_parts), out
+            c, dec_state = state
+            c, _, dec_state, write_window = self._decode(z_t, c, dec_state)
+            out = {"canvas": c}
+            if write_window is not None:
+                out["write_window"] = write_window
+            return (c, dec_state), out
 
-        c, _, (_, dec_c) = self._zero_state(batch_size)
-        h_dec_parts = self._initial_parts(weights, split, batch_size)
-        _, outputs = run_steps(step, (c, dec_c, h_dec_parts), z)
+        c, _, dec_state = self._zero_state(batch_size)
+        _, outputs = run_steps(step, (c, dec_state), z)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
         outputs["z"] = z
         return outputs

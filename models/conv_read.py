@@ -25,9 +25,9 @@ class ConvReadDRAW(ImageFeaturesDRAW):
         self.x_hat_conv = conv_features(config, "x_hat_conv")
         self.replace = config.conv_read_mode == "replace"
 
-    def read(self, x, x_hat, read_params):
+    def read(self, x, x_hat, h_dec_prev):
         """The raw read (no attention), then the conv maps of x_hat beside it or alone."""
-        r, window = super().read(x, x_hat, read_params)
+        r, window = super().read(x, x_hat, h_dec_prev)
         features = self.x_hat_conv(x_hat)
         return (features if self.replace else tf.concat([r, features], axis=-1)), window
 

@@ -73,6 +73,7 @@ TRAIN_ROWS = [
     (None, ["--train_iters=0"], ["--train_iters must be positive"]),
     (None, ["--checkpoint_every=0"], ["--checkpoint_every must be positive"]),
     (None, ["--keep_checkpoints=0"], ["--keep_checkpoints must be positive"]),
+    (None, ["--intra_op_threads=-2"], ["--intra_op_threads=-2"]),
     (None, ["--batch_size=101"], ["--batch_size=101", "100 training images"]),
     (None, ["--data_dir=/nonexistent/mnist"], ["/nonexistent/mnist"]),
     (None, ["--data_dir={tmp}"], ["no MNIST files in"]),

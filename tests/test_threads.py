@@ -1,0 +1,32 @@
+"""The intra-op thread choice of --intra_op_threads (draw.threads)."""
+
+import pytest
+
+from draw.config import make_config
+from draw.errors import DrawError
+from draw.threads import AUTO, intra_op_threads_for
+
+
+@pytest.mark.parametrize("preset", ["jang", "paper_mnist"])
+def test_auto_trains_small_models_on_cpu_with_one_thread_per_op(preset):
+    assert intra_op_threads_for(AUTO, make_config(preset), accelerator=False) == 1
+
+
+def test_auto_keeps_tensorflows_default_for_large_models_accelerators_tpus_and_xla():
+    assert intra_op_threads_for(AUTO, make_config("paper_svhn"), accelerator=False) is None
+    assert intra_op_threads_for(AUTO, make_config("jang"), accelerator=True) is None
+    for other in (dict(strategy="tpu"), dict(jit_compile=True)):
+        assert intra_op_threads_for(AUTO, make_config("jang", **other), accelerator=False) is None
+    # generate.py and evaluate.py (no config): TensorFlow's default
+    assert intra_op_threads_for(AUTO, None, accelerator=False) is None
+
+
+def test_an_explicit_count_wins_and_zero_means_tensorflows_default():
+    big = make_config("paper_svhn")
+    assert intra_op_threads_for(3, big, accelerator=True) == 3
+    assert intra_op_threads_for(0, make_config("jang"), accelerator=False) is None
+
+
+def test_a_negative_count_other_than_auto_is_refused():
+    with pytest.raises(DrawError, match="--intra_op_threads=-2"):
+        intra_op_threads_for(-2, make_config("jang"), accelerator=False)
