@@ -5,8 +5,10 @@ ops, and splitting each of them over all cores costs more in synchronisation tha
 gains. With one thread per op, while the inter-op pool (left as TensorFlow sets it) still
 runs independent ops side by side, the jang training step on the 2-core CPU of bench/
 takes 57 ms against 79 ms with TensorFlow's default, and paper_mnist's 408 against 529 ms;
-paper_svhn (800 units) is slower that way (2.3 against 1.6 s), and so is an XLA-compiled
-step (93 against 66 ms at jang), so those keep the default (README, Performance).
+paper_svhn's 800-unit LSTMs gain nothing measurable there (1.56 against 1.60 s), and
+their [100, 2464] x [2464, 3200] products are the kind that a machine with more cores
+speeds up by splitting, so larger models keep the default; so does an XLA-compiled step,
+which is slower with one thread (93 against 66 ms at jang). README, Performance.
 """
 
 from __future__ import annotations
