@@ -24,7 +24,7 @@ def main(argv):
     if "tpu" in explicit and config.strategy != "tpu":
         raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
     threads.configure(FLAGS.intra_op_threads, config)  # before TensorFlow runs any op
-    strategy = distribute.make_strategy(config)
+    strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
     data = load_dataset(config)
     if FLAGS.overwrite:
         run.clear()

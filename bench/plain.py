@@ -2,8 +2,11 @@
 
 This is the recurrence as the foundation wrote it (DESIGN.md section 3, in its order):
 each layer applied by its own Keras call, one matmul per layer and input, a Python loop
-unrolled over T. It uses a DRAW model's layers and weights, so it computes exactly the
-model's maths; bench/run.py times it beside the optimised `DRAW.train_step`.
+unrolled over T, a plain Adam step. It uses a DRAW model's layers and weights, so it
+computes exactly the model's maths; bench/run.py times it beside `DRAW.train_step`.
+Since the model calls its layers the same way (README, Performance), the difference is
+what the training step adds: the NaN/Inf check of every gradient, the gradient norm,
+the metrics and the T loop's form.
 """
 
 from __future__ import annotations

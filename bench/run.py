@@ -50,6 +50,13 @@ def _cases():
 OPTIONAL = {"train_paper_mnist_xla": ("paper_mnist", True)}
 
 
+def _run_case(case, sizes):
+    """The case's rows, each with the intra-op threads it ran with."""
+    from bench.cases import threads_in_force
+
+    return [{"threads": threads_in_force(), **row} for row in case(sizes)]
+
+
 def main(argv):
     from bench import cases, report
     from draw.errors import DrawError
@@ -70,7 +77,7 @@ def main(argv):
     sizes = QUICK if FLAGS.quick else FULL
     if FLAGS.case_output:
         (name,) = names
-        report.write_json(FLAGS.case_output, all_cases[name](sizes))
+        report.write_json(FLAGS.case_output, _run_case(all_cases[name], sizes))
         return
     rows = []
     for name in names:
@@ -78,7 +85,7 @@ def main(argv):
         if FLAGS.isolate if FLAGS.isolate is not None else not FLAGS.quick:
             rows += report.run_isolated(__file__, name, FLAGS.quick)
         else:
-            rows += all_cases[name](sizes)
+            rows += _run_case(all_cases[name], sizes)
     print(report.table(rows))
     report.write_json(FLAGS.output, rows, quick=FLAGS.quick)
     print(f"wrote {FLAGS.output}", file=sys.stderr)

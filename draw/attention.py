@@ -92,11 +92,7 @@ class AttentionWindow(keras.layers.Layer):
 
     def call(self, h_dec):
         """h_dec: `[batch, dec_size]` -> Window."""
-        return self.from_params(self.params(h_dec))
-
-    def from_params(self, params):
-        """The window of Dense(h_dec) = params `[batch, 5]` (computed by the caller)."""
-        gx_, gy_, log_sigma2, log_delta_, log_gamma = tf.split(params, 5, axis=-1)
+        gx_, gy_, log_sigma2, log_delta_, log_gamma = tf.split(self.params(h_dec), 5, axis=-1)
         A, B, N = self.A, self.B, self.N
         gx = (A + 1) / 2 * (gx_ + 1)
         gy = (B + 1) / 2 * (gy_ + 1)

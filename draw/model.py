@@ -112,7 +112,7 @@ class DRAW(keras.Model):
         h_dec = tf.zeros([1, self.config.dec_size])
         r, _ = self.read(zeros, zeros, h_dec)
         h_enc, _ = self.encoder(
-            self._encoder_inputs(r, self.image_context(zeros)[0], h_dec),
+            self._encoder_concat(r, self.image_context(zeros)[0], h_dec),
             [tf.zeros([1, self.config.enc_size])] * 2,
         )
         self.mu_layer(h_enc)
@@ -152,11 +152,11 @@ class DRAW(keras.Model):
         """One decoder step: h_dec_t = LSTM_dec(h_dec_{t-1}, z_t); c_t = c_{t-1} +
         write(h_dec_t). z `[batch, z_size]`, c `[batch, C, B, A]`, dec_state [h, cell].
 
-        Returns (c_t, h_dec_t, the decoder's state, the write window's (gx, gy, delta)
-        `[batch, 3]` or None)."""
+        Returns (c_t, the decoder's state [h_dec_t, cell], the write window's
+        (gx, gy, delta) `[batch, 3]` or None)."""
         h_dec, dec_state = self.decoder(z, dec_state)
         update, write_window = self.writer(h_dec)
-        return c + update, h_dec, dec_state, _geometry(write_window)
+        return c + update, dec_state, _geometry(write_window)
 
     # Hooks for the variants (report sections 4.1.1 and 4.2).
     def image_context(self, x):
@@ -176,7 +176,7 @@ class DRAW(keras.Model):
         """The encoder's input besides h_dec_{t-1}: r_t, then the variant's context if any."""
         return r if context is None else tf.concat([r, context], axis=-1)
 
-    def _encoder_inputs(self, r, context, h_dec_prev):
+    def _encoder_concat(self, r, context, h_dec_prev):
         """[encoder_input(r_t, context), h_dec_{t-1}] (h_dec only when privy)."""
         privy = [h_dec_prev] if self.config.privy else []
         return tf.concat([self.encoder_input(r, context)] + privy, axis=-1)
@@ -206,19 +206,20 @@ class DRAW(keras.Model):
         context, extra_outputs = self.image_context(x)
 
         def step(state, eps):
-            c, h_dec, enc_state, dec_state = state
+            c, enc_state, dec_state = state
+            h_dec = dec_state[0]  # h_dec_{t-1}
             x_hat = x - tf.sigmoid(c)
             r, read_window = self.read(x, x_hat, h_dec)
-            h_enc, enc_state = self.encoder(self._encoder_inputs(r, context, h_dec), enc_state)
+            h_enc, enc_state = self.encoder(self._encoder_concat(r, context, h_dec), enc_state)
             mu, log_sigma = self.mu_layer(h_enc), self.log_sigma_layer(h_enc)
             z = mu + tf.exp(log_sigma) * eps
-            c, h_dec, dec_state, write_window = self._decode(z, c, dec_state)
+            c, dec_state, write_window = self._decode(z, c, dec_state)
             out = {"canvas": c, "mu": mu, "log_sigma": log_sigma, "z": z}
             out.update(read_window=_geometry(read_window), write_window=write_window)
-            return (c, h_dec, enc_state, dec_state), {k: v for k, v in out.items() if v is not None}
+            return (c, enc_state, dec_state), {k: v for k, v in out.items() if v is not None}
 
         c, enc_state, dec_state = self._zero_state(batch_size)
-        _, outputs = run_steps(step, (c, dec_state[0], enc_state, dec_state), noise)
+        _, outputs = run_steps(step, (c, enc_state, dec_state), noise)
         outputs["canvas"] = tf.transpose(outputs["canvas"], [0, 1, 3, 4, 2])
         outputs.update(extra_outputs)
         return outputs
@@ -239,7 +240,7 @@ class DRAW(keras.Model):
 
         def step(state, z_t):
             c, dec_state = state
-            c, _, dec_state, write_window = self._decode(z_t, c, dec_state)
+            c, dec_state, write_window = self._decode(z_t, c, dec_state)
             out = {"canvas": c}
             if write_window is not None:
                 out["write_window"] = write_window

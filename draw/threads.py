@@ -1,14 +1,13 @@
 """How many threads TensorFlow gives one op (its intra-op pool), chosen per run.
 
-At DRAW's usual sizes (batch 100, 256 LSTM units) an iteration is a few thousand small
-ops, and splitting each of them over all cores costs more in synchronisation than it
-gains. With one thread per op, while the inter-op pool (left as TensorFlow sets it) still
-runs independent ops side by side, the jang training step on the 2-core CPU of bench/
-takes 57 ms against 79 ms with TensorFlow's default, and paper_mnist's 408 against 529 ms;
-paper_svhn's 800-unit LSTMs gain nothing measurable there (1.56 against 1.60 s), and
-their [100, 2464] x [2464, 3200] products are the kind that a machine with more cores
-speeds up by splitting, so larger models keep the default; so does an XLA-compiled step,
-which is slower with one thread (93 against 66 ms at jang). README, Performance.
+At DRAW's usual sizes (batch 100, 256 LSTM units) a training iteration is a few thousand
+small ops, and splitting each of them over all cores costs more in synchronisation than
+it gains: with one thread per op, while the inter-op pool (left as TensorFlow sets it)
+still runs independent ops side by side, the jang and paper_mnist training steps on the
+2-core CPU of bench/ are about 1.4x faster. An XLA-compiled step is slower that way, and
+larger models (paper_svhn's 800-unit LSTMs, whose [100, 1664] x [1664, 3200] products
+are what more cores speed up) gained nothing measurable, so those keep TensorFlow's
+default. Figures: README, Performance.
 """
 
 from __future__ import annotations
@@ -23,10 +22,12 @@ AUTO = -1
 SMALL_MODEL_UNITS = 256
 
 
-def intra_op_threads_for(setting: int, config: DrawConfig | None, accelerator: bool):
+def intra_op_threads_for(
+    setting: int, training_config: DrawConfig | None, accelerator: bool
+) -> int | None:
     """The intra-op thread count for `--intra_op_threads=setting`, or None for TensorFlow's
-    default (one per core). AUTO gives 1 for training a model of at most
-    SMALL_MODEL_UNITS units without an accelerator or XLA (config None: not training)."""
+    default (one per logical CPU). AUTO gives 1 when training (training_config given) a
+    model of at most SMALL_MODEL_UNITS units without an accelerator or XLA, else None."""
     if setting < AUTO:
         raise DrawError(
             f"--intra_op_threads={setting}: give a thread count, 0 for TensorFlow's "
@@ -34,23 +35,32 @@ def intra_op_threads_for(setting: int, config: DrawConfig | None, accelerator: b
         )
     if setting != AUTO:
         return setting or None
+    config = training_config
     if config is None or accelerator or config.strategy == "tpu" or config.jit_compile:
         return None
     small = max(config.enc_size, config.dec_size) <= SMALL_MODEL_UNITS
     return 1 if small else None
 
 
-def configure(setting: int, config: DrawConfig | None = None) -> int | None:
-    """Sets TensorFlow's intra-op pool from `--intra_op_threads` before it runs any op.
-    Returns the count in force, None for TensorFlow's default. Once the runtime has
-    started (as when a test calls a script's main twice) the count cannot change and
-    stays as it is."""
+def configure(setting: int, training_config: DrawConfig | None = None) -> int | None:
+    """Sets TensorFlow's intra-op pool from `--intra_op_threads` before TensorFlow runs any
+    op; returns the count in force (None: TensorFlow's default).
+
+    Once the runtime has started (as when a test calls a script's main twice) the count
+    cannot change: AUTO then keeps the count in force, and an explicit count that differs
+    from it is a DrawError."""
     accelerator = bool(tf.config.list_physical_devices("GPU"))
-    threads = intra_op_threads_for(setting, config, accelerator)
-    if threads is None or tf.config.threading.get_intra_op_parallelism_threads() == threads:
-        return threads
+    wanted = intra_op_threads_for(setting, training_config, accelerator)
+    current = tf.config.threading.get_intra_op_parallelism_threads() or None
+    if wanted == current:
+        return current
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(wanted or 0)
     except RuntimeError:  # the runtime is already initialised
-        return tf.config.threading.get_intra_op_parallelism_threads() or None
-    return threads
+        if setting != AUTO:
+            raise DrawError(
+                f"--intra_op_threads={setting} cannot be applied: TensorFlow's runtime "
+                "has already started in this process"
+            ) from None
+        return current
+    return wanted
