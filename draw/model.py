@@ -287,11 +287,10 @@ class DRAW(keras.Model):
         grads = sum_over_replicas(tape.gradient(loss, self.trainable_variables))
         grad_norm = tf.linalg.global_norm(grads)
         # The same verdict on every replica: the loss summed over them, the summed grads.
+        # The norm is NaN or Inf when any gradient element is (or when finite gradients are
+        # too large for a float32 norm, which per-variable clipping could not use either).
         total_loss = sum_over_replicas([loss])[0]
-        finite = tf.reduce_all(
-            [tf.math.is_finite(total_loss)]
-            + [tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
-        )
+        finite = tf.math.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(grad_norm))
 
         def update():
             self.optimizer.apply_gradients(zip(grads, self.trainable_variables))

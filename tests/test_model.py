@@ -145,3 +145,32 @@ def test_while_loop_recurrence_equals_the_unrolled_one(monkeypatch):
     for a, b in zip(looped[1], unrolled[1]):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(looped[2].numpy(), unrolled[2].numpy(), atol=1e-5)
+
+
+def test_a_nan_gradient_with_a_finite_loss_is_not_applied():
+    """The step's verdict looks at the gradients, not only the loss: a term whose value is
+    0 but whose gradient is NaN (sqrt(w - w): inf - inf) leaves everything as it was."""
+    from draw.training import make_optimizer
+
+    config = tiny_config()
+    model = build_model(config, (12, 12, 1))
+    base_losses = model.compute_losses
+
+    def losses_with_nan_gradient(x, outputs, labels=None):
+        losses = base_losses(x, outputs, labels)
+        w = model.mu_layer.kernel[0, 0]
+        losses["loss"] = losses["loss"] + tf.sqrt(w - w)
+        return losses
+
+    model.compute_losses = losses_with_nan_gradient
+    optimizer = make_optimizer(config)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+    before = _weights(model)
+    x = tf.constant((np.random.default_rng(0).uniform(size=(4, 12, 12, 1)) < 0.4), tf.float32)
+    result = model.train_step((x, tf.zeros([4], tf.int32)))
+    assert np.isfinite(float(model.compute_losses(x, model(x))["loss"][0]))
+    assert not bool(result["finite"]) and not np.isfinite(float(result["grad_norm"]))
+    assert int(optimizer.iterations) == 0
+    for name, value in _weights(model).items():
+        np.testing.assert_array_equal(value, before[name])
