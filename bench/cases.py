@@ -5,8 +5,7 @@ prints and stores the rows.
 A row has `name` and `preset` and any of: ms (per iteration or per call), images_per_s,
 gflop (per iteration, see bench/flops.py), gflops (achieved), matmul_gflops (the 1024^3
 float32 matmul in the same process), matmul_fraction, speedup (over the plain port),
-seconds, peak_rss_mb, threads (TensorFlow's intra-op threads: "1", or "all" for its
-default of one per logical CPU; see draw/threads.py), note.
+seconds, peak_rss_mb, note; bench/run.py adds threads (`threads_in_force`).
 """
 
 from __future__ import annotations
@@ -101,7 +100,6 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO
         threads.configure(intra_op_threads, config)
     except DrawError:  # --quick runs every case in one process: the first case's count stays
         pass
-    op_threads = threads_in_force()
     data = load_dataset(config)
     model, optimizer, batch = _train_setup(config, data)
     label = f"train (jit_compile={jit_compile})"
@@ -122,16 +120,10 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO
         dict(
             name=label,
             preset=preset,
-            threads=op_threads,
             **_rates(config, data, seconds["step"], matmul),
             peak_rss_mb=rss,
         ),
-        dict(
-            name=f"first step (jit_compile={jit_compile})",
-            preset=preset,
-            threads=op_threads,
-            seconds=first,
-        ),
+        dict(name=f"first step (jit_compile={jit_compile})", preset=preset, seconds=first),
     ]
     if plain:
         rows[0]["speedup"] = seconds["plain"] / seconds["step"]
@@ -139,7 +131,6 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO
             dict(
                 name="train, plain tf.function port",
                 preset=preset,
-                threads=op_threads,
                 **_rates(config, data, seconds["plain"], matmul),
                 note=f"first step {plain_first:.1f} s; the yardstick (bench/plain.py)",
             )

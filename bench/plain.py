@@ -5,8 +5,8 @@ each layer applied by its own Keras call, one matmul per layer and input, a Pyth
 unrolled over T, a plain Adam step. It uses a DRAW model's layers and weights, so it
 computes exactly the model's maths; bench/run.py times it beside `DRAW.train_step`.
 Since the model calls its layers the same way (README, Performance), the difference is
-what the training step adds: the NaN/Inf check of every gradient, the gradient norm,
-the metrics and the T loop's form.
+what the training step adds: the gradient norm and the NaN/Inf verdict on it and the
+loss, the metrics and the T loop's form.
 """
 
 from __future__ import annotations
