@@ -59,7 +59,7 @@ QUICK = Sizes(
 def threads_in_force() -> str:
     """TensorFlow's intra-op thread count in this process: "1", ..., or "all" (its default,
     one per logical CPU)."""
-    return str(tf.config.threading.get_intra_op_parallelism_threads() or "all")
+    return str(threads.in_force() or "all")
 
 
 def _config(preset, sizes, **extra):

@@ -42,6 +42,11 @@ def intra_op_threads_for(
     return 1 if small else None
 
 
+def in_force() -> int | None:
+    """TensorFlow's intra-op thread count in this process; None for its default."""
+    return tf.config.threading.get_intra_op_parallelism_threads() or None
+
+
 def configure(setting: int, training_config: DrawConfig | None = None) -> int | None:
     """Sets TensorFlow's intra-op pool from `--intra_op_threads` before TensorFlow runs any
     op; returns the count in force (None: TensorFlow's default).
@@ -51,7 +56,7 @@ def configure(setting: int, training_config: DrawConfig | None = None) -> int | 
     from it is a DrawError."""
     accelerator = bool(tf.config.list_physical_devices("GPU"))
     wanted = intra_op_threads_for(setting, training_config, accelerator)
-    current = tf.config.threading.get_intra_op_parallelism_threads() or None
+    current = in_force()
     if wanted == current:
         return current
     try:

@@ -35,13 +35,13 @@ def test_a_negative_count_other_than_auto_is_refused():
 def test_configure_after_the_runtime_started_keeps_the_count_in_force():
     import tensorflow as tf
 
-    from draw.threads import configure
+    from draw.threads import configure, in_force
 
     tf.constant(1.0) + 1.0  # the runtime is running in the test process
-    current = tf.config.threading.get_intra_op_parallelism_threads() or None
+    current = in_force()
     assert configure(AUTO, make_config("jang")) == current
     assert configure(current or 0) == current
     other = (current or 0) + 3
     with pytest.raises(DrawError, match=f"--intra_op_threads={other} cannot be applied"):
         configure(other)
-    assert (tf.config.threading.get_intra_op_parallelism_threads() or None) == current
+    assert in_force() == current
