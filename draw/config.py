@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 
 from draw.errors import DrawError
@@ -61,6 +62,14 @@ class DrawConfig:
     write_n: int = _field(5, "Write glimpse grid size N (N x N).")
     read_attn: bool = _field(True, "Read with the Gaussian attention window.")
     write_attn: bool = _field(True, "Write with the Gaussian attention window.")
+    lstm_init: str = _field(
+        "jang",
+        "Initial LSTM weights: jang (TensorFlow 1's LSTMCell as in Eric Jang's code: one "
+        "Glorot-uniform draw over the concatenated input and recurrent kernel) or keras "
+        "(Keras' LSTMCell: Glorot-uniform input kernel, orthogonal recurrent kernel). Both "
+        "start the forget gate's bias at 1.",
+        choices=("jang", "keras"),
+    )
     # Ablations (report section 4.1.1) and variants (section 4.2): models/.
     privy: bool = _field(
         True, "Give the encoder the decoder's previous state h_dec (--noprivy: do not)."
@@ -96,6 +105,12 @@ class DrawConfig:
     batch_size: int = _field(100, "Training minibatch size.", role="train")
     learning_rate: float = _field(1e-3, "Adam learning rate.", role="train")
     beta_1: float = _field(0.5, "Adam beta_1.", role="train")
+    adam_epsilon: float = _field(
+        1e-8,
+        "Adam epsilon: 1e-8 is TensorFlow 1's AdamOptimizer, which Eric Jang's code ran with "
+        "(Keras' own default is 1e-7).",
+        role="train",
+    )
     clipnorm: float = _field(5.0, "Per-variable gradient norm clip.", role="train")
     train_iters: int = _field(10000, "Total training iterations of the run.", role="train")
     seed: int = _field(0, "Seed of the initial weights, data order and noise.")
@@ -139,7 +154,13 @@ class DrawConfig:
     @classmethod
     def from_dict(cls, values: dict) -> DrawConfig:
         """The configuration stored as `values` (from JSON); DrawError for an unknown key
-        or a value of the wrong type."""
+        or a value of the wrong type.
+
+        A stored configuration without `adam_epsilon` and `lstm_init` comes from a run made
+        before these settings existed; it was trained with LEGACY_VALUES, which it keeps.
+        """
+        if not set(LEGACY_VALUES) & set(values):
+            values = {**LEGACY_VALUES, **values}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(types))
         if unknown:
@@ -154,6 +175,9 @@ class DrawConfig:
     def replace(self, **changes) -> DrawConfig:
         return dataclasses.replace(self, **changes)
 
+
+# What runs stored without `adam_epsilon` and `lstm_init` were trained with.
+LEGACY_VALUES = {"adam_epsilon": 1e-7, "lstm_init": "keras"}
 
 _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 
@@ -214,9 +238,10 @@ def validate(config: DrawConfig) -> None:
             raise DrawError(
                 f"--{name} must be at least 2 with attention, got {getattr(config, name)}"
             )
-    for name in ("learning_rate", "clipnorm"):
-        if not getattr(config, name) > 0:  # also catches NaN
-            raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
+    for name in ("learning_rate", "clipnorm", "adam_epsilon"):
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value > 0):
+            raise DrawError(f"--{name} must be finite and positive, got {value}")
     if not 0 <= config.beta_1 < 1:
         raise DrawError(f"--beta_1 must be in [0, 1), got {config.beta_1}")
     if config.data_source == "files" and not config.data_dir:

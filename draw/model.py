@@ -20,6 +20,8 @@ the canvas is channels-first `[batch, C, B, A]` (see draw.attention).
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -27,6 +29,19 @@ from draw import attention
 from draw.config import DrawConfig
 from draw.distribute import sum_over_replicas
 from draw.losses import kl_loss, reconstruction_loss
+
+
+def use_jang_lstm_init(cell: keras.layers.LSTMCell, input_width: int) -> None:
+    """Gives an unbuilt Keras LSTMCell the initial weights of TensorFlow 1's LSTMCell, which
+    Eric Jang's draw.py used: one Glorot-uniform draw over the concatenated kernel
+    `[input_width + units, 4 * units]`, so the input and the recurrent kernel share the
+    limit sqrt(6 / (input_width + 5 * units)) (Keras draws them apart, the recurrent one
+    orthogonal). TensorFlow 1 adds 1.0 to the forget gate's pre-activation with a bias
+    that starts at 0; Keras' unit_forget_bias starts that bias at 1, the same function
+    with the same gradients, so the bias is left as Keras makes it."""
+    limit = math.sqrt(6.0 / (input_width + 5 * cell.units))
+    cell.kernel_initializer = keras.initializers.RandomUniform(-limit, limit)
+    cell.recurrent_initializer = keras.initializers.RandomUniform(-limit, limit)
 
 
 def _geometry(window):
@@ -111,10 +126,11 @@ class DRAW(keras.Model):
         zeros = tf.zeros([1, self.C, self.B, self.A])
         h_dec = tf.zeros([1, self.config.dec_size])
         r, _ = self.read(zeros, zeros, h_dec)
-        h_enc, _ = self.encoder(
-            self._encoder_concat(r, self.image_context(zeros)[0], h_dec),
-            [tf.zeros([1, self.config.enc_size])] * 2,
-        )
+        encoder_input = self._encoder_concat(r, self.image_context(zeros)[0], h_dec)
+        if self.config.lstm_init == "jang":
+            use_jang_lstm_init(self.encoder, encoder_input.shape[-1])
+            use_jang_lstm_init(self.decoder, self.config.z_size)
+        h_enc, _ = self.encoder(encoder_input, [tf.zeros([1, self.config.enc_size])] * 2)
         self.mu_layer(h_enc)
         self.log_sigma_layer(h_enc)
         self._decode(tf.zeros([1, self.config.z_size]), zeros, [h_dec, h_dec])

@@ -39,9 +39,13 @@ NUM_SUMMARY_IMAGES = 64
 
 def make_optimizer(config) -> keras.optimizers.Optimizer:
     """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm),
-    applied to the gradients summed over the replicas under a tf.distribute strategy."""
+    applied to the gradients summed over the replicas under a tf.distribute strategy.
+    beta_2 is 0.999, as in TensorFlow 1 and Keras."""
     return distribute.SummedGradientsAdam(
-        learning_rate=config.learning_rate, beta_1=config.beta_1, clipnorm=config.clipnorm
+        learning_rate=config.learning_rate,
+        beta_1=config.beta_1,
+        epsilon=config.adam_epsilon,
+        clipnorm=config.clipnorm,
     )
 
 
