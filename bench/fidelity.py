@@ -14,13 +14,16 @@ exit status 1 if any fails.
 
 --project_flags (repeatable) adds train.py flags; each value is one project variant, e.g.
     python bench/fidelity.py --project_flags=--lstm_init=jang --project_flags=--lstm_init=keras
-At most --jobs trainings run at once, each with one intra-op thread. Runs, logs and a JSON
-of the figures (fidelity.json) are kept in --workdir; a new invocation starts them afresh.
+At most --jobs trainings run at once, each with one intra-op thread. The wall time is the
+training command's (start-up, training and its own end-of-run test bound). Runs, logs and
+the figures (fidelity.json, updated as each run ends) are kept in --workdir; a new invocation
+trains them afresh unless --reuse is given.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -44,6 +47,13 @@ flags.DEFINE_multi_string(
 flags.DEFINE_float("tolerance", 2.0, "Nats the project's mean may exceed the reference's.")
 flags.DEFINE_integer("jobs", 2, "Trainings run at once.")
 flags.DEFINE_string("workdir", "runs/fidelity", "Where the runs, logs and fidelity.json go.")
+flags.DEFINE_boolean(
+    "reuse",
+    False,
+    "Keep the figures of finished runs that --workdir's fidelity.json records with the same "
+    "command and code (the reference file's hash, the project's commit) instead of retraining "
+    "them: to resume an interrupted benchmark or add variants.",
+)
 flags.DEFINE_integer("heartbeat", 120, "Seconds between lines on the runs in progress.")
 FLAGS = flags.FLAGS
 
@@ -71,6 +81,16 @@ def write_test_set(path: str) -> None:
     os.replace(tmp, path)
 
 
+def project_commit() -> str:
+    """The project's git commit, + "-dirty" when tracked files differ from it."""
+    git = ["git", "-C", REPO]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "-uno"], capture_output=True, text=True
+    )
+    return head.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
+
+
 class Job:
     """One training: the reference or a project variant on one seed."""
 
@@ -92,6 +112,23 @@ class Job:
                 python + ["evaluate.py", f"--logdir={self.dir}", "--elbo"],
             ]
         self.bound = self.seconds = self.error = None
+        self.reused = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(command, code) of the training: what decides whether a result can be reused."""
+        if self.variant is None:
+            with open(os.path.join(REPO, "bench", "reference_draw.py"), "rb") as f:
+                code = "reference_draw.py sha256 " + hashlib.sha256(f.read()).hexdigest()[:16]
+        else:
+            code = "commit " + project_commit()
+        return shlex.join(self.commands[0][2:]), code
+
+    def record(self) -> dict:
+        command, code = self.key
+        return {"run": self.label, "seed": self.seed, "bound": self.bound,
+                "train_seconds": self.seconds, "command": command, "code": code,
+                "error": self.error}  # fmt: skip
 
     @property
     def label(self) -> str:
@@ -127,7 +164,34 @@ class Job:
             return "waiting"
 
 
-def run_jobs(jobs: list[Job]) -> None:
+class Results:
+    """fidelity.json: every finished run's record, kept across invocations (newest wins)."""
+
+    def __init__(self, path: str):
+        self.path, self.records = path, []
+        if os.path.exists(path):
+            with open(path) as f:
+                self.records = json.load(f)["runs"]
+
+    def reuse(self, job: Job) -> bool:
+        command, code = job.key
+        for r in self.records:
+            if (r["command"], r.get("code"), r["error"]) == (command, code, None):
+                job.bound, job.seconds, job.reused = r["bound"], r["train_seconds"], True
+        return job.reused
+
+    def add(self, job: Job) -> None:
+        self.records = [r for r in self.records if r["command"] != job.key[0]] + [job.record()]
+        self.save()
+
+    def save(self, passed: bool | None = None) -> None:
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"passed_last": passed, "runs": self.records}, f, indent=1)
+        os.replace(tmp, self.path)
+
+
+def run_jobs(jobs: list[Job], results: Results) -> None:
     with concurrent.futures.ThreadPoolExecutor(FLAGS.jobs) as pool:
         pending = {pool.submit(job.run): job for job in jobs}
         for job in jobs[: FLAGS.jobs]:
@@ -140,6 +204,7 @@ def run_jobs(jobs: list[Job]) -> None:
             for future in done:
                 job = pending.pop(future)
                 future.result()
+                results.add(job)
                 result = job.error or f"{job.bound:.2f} nats, trained in {job.seconds:.0f} s"
                 say(f"done  {job.label}, seed {job.seed}: {result}")
                 if started < len(jobs):
@@ -207,19 +272,15 @@ def main(argv):
     say(f"writing the project's binarized test split to {test_npy}")
     write_test_set(test_npy)
     jobs = [Job(v, s, workdir, test_npy) for s in seeds for v in [None, *variants]]
+    results = Results(os.path.join(workdir, "fidelity.json"))
+    for job in jobs if FLAGS.reuse else []:
+        if results.reuse(job):
+            say(f"reused {job.label}, seed {job.seed}: {job.bound:.2f} nats ({job.key[1]})")
     start = time.time()
-    run_jobs(jobs)
+    run_jobs([job for job in jobs if not job.reused], results)
     say(f"all runs done in {(time.time() - start) / 60:.1f} min")
     passed = report(jobs, [None, *variants], seeds)
-    figures = [
-        {"run": j.label, "seed": j.seed, "bound": j.bound, "train_seconds": j.seconds,
-         "command": shlex.join(j.commands[0][2:]), "error": j.error}
-        for j in jobs
-    ]  # fmt: skip
-    with open(os.path.join(workdir, "fidelity.json"), "w") as f:
-        json.dump(
-            {"train_iters": FLAGS.train_iters, "passed": passed, "runs": figures}, f, indent=1
-        )
+    results.save(passed)
     sys.exit(0 if passed else 1)
 
 
