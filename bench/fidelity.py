@@ -54,6 +54,12 @@ flags.DEFINE_boolean(
     "command and code (the reference file's hash, the project's commit) instead of retraining "
     "them: to resume an interrupted benchmark or add variants.",
 )
+flags.DEFINE_boolean(
+    "reference",
+    True,
+    "Train the reference (--noreference: the project variants only; with --reuse the table "
+    "takes the reference's recorded figures, so invocations can share the work).",
+)
 flags.DEFINE_integer("heartbeat", 120, "Seconds between lines on the runs in progress.")
 FLAGS = flags.FLAGS
 
@@ -168,26 +174,32 @@ class Results:
     """fidelity.json: every finished run's record, kept across invocations (newest wins)."""
 
     def __init__(self, path: str):
-        self.path, self.records = path, []
-        if os.path.exists(path):
-            with open(path) as f:
-                self.records = json.load(f)["runs"]
+        self.path, self.mine = path, []
+
+    def on_disk(self) -> list[dict]:
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path) as f:
+            return json.load(f)["runs"]
 
     def reuse(self, job: Job) -> bool:
         command, code = job.key
-        for r in self.records:
+        for r in self.on_disk():
             if (r["command"], r.get("code"), r["error"]) == (command, code, None):
                 job.bound, job.seconds, job.reused = r["bound"], r["train_seconds"], True
         return job.reused
 
     def add(self, job: Job) -> None:
-        self.records = [r for r in self.records if r["command"] != job.key[0]] + [job.record()]
+        self.mine.append(job.record())
         self.save()
 
     def save(self, passed: bool | None = None) -> None:
-        tmp = self.path + ".tmp"
+        """Writes the records on disk (another invocation's too) with this one's over them."""
+        mine = {r["command"] for r in self.mine}
+        records = [r for r in self.on_disk() if r["command"] not in mine] + self.mine
+        tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
-            json.dump({"passed_last": passed, "runs": self.records}, f, indent=1)
+            json.dump({"passed_last": passed, "runs": records}, f, indent=1)
         os.replace(tmp, self.path)
 
 
@@ -232,10 +244,13 @@ def report(jobs: list[Job], variants: list, seeds: list[int]) -> bool:
         cells = []
         for v in variants:
             job = by[(v, seed)]
-            cells.append("failed" if job.error else f"{job.bound:7.2f}  ({job.seconds:4.0f} s)")
+            if job.bound is None:
+                cells.append("failed" if job.error else "not run")
+            else:
+                cells.append(f"{job.bound:7.2f}  ({job.seconds:4.0f} s)")
         print(str(seed).ljust(8) + "".join(cell.ljust(width) for cell in cells))
-    if any(job.error for job in jobs):
-        print("FAIL: some runs failed (see their logs)")
+    if any(job.bound is None for job in jobs):
+        print("FAIL: some runs failed or were not run (see their logs; --reuse)")
         return False
     means = {v: mean([by[(v, s)].bound for s in seeds]) for v in variants}
     print("mean".ljust(8) + "".join(f"{means[v]:7.2f}".ljust(width) for v in variants))
@@ -277,7 +292,8 @@ def main(argv):
         if results.reuse(job):
             say(f"reused {job.label}, seed {job.seed}: {job.bound:.2f} nats ({job.key[1]})")
     start = time.time()
-    run_jobs([job for job in jobs if not job.reused], results)
+    wanted = [job for job in jobs if not job.reused and (FLAGS.reference or job.variant)]
+    run_jobs(wanted, results)
     say(f"all runs done in {(time.time() - start) / 60:.1f} min")
     passed = report(jobs, [None, *variants], seeds)
     results.save(passed)
