@@ -1,27 +1,32 @@
-"""What generate.py makes from a trained DRAW, one function per mode.
+"""What generate.py makes from a trained DRAW: its options, one function per mode, and the
+folder the files go to.
 
-A mode takes a `Context` (the compiled sampler, the request, the test images on demand)
-and returns the files it wants written (`draw.outputs.Output`); it writes nothing itself,
-so that generate.py can check every target before any file is touched. `MODES` maps a
-mode's name (its generate.py flag) to its function: a new mode is a function and a line.
+`Options` defines generate.py's flags (one field each) and validates them. A mode takes a
+`Context` (the compiled sampler, the options, the test images on demand) and returns the
+files it wants written (`Output`); it writes nothing itself, so that `OutputDir.write` can
+check every target before any file is touched. `MODES` maps a mode's name (its flag) to
+its function: a new mode is a function, a line in MODES and a field of Options.
 
-Each mode draws from its own random stream of the request's seed, so a mode's pictures
-depend on the seed alone, not on which other modes ran in the same invocation.
+Each mode draws from its own random stream of the seed, so a mode's pictures depend on
+the seed alone, not on which other modes ran in the same invocation.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import tensorflow as tf
 
 from draw import figures, sampling
+from draw.config import check_choices, option
 from draw.errors import DrawError
-from draw.outputs import Output
+from draw.run_dir import atomic_write
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
 ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
@@ -30,39 +35,48 @@ INTERPOLATE_FROM = ("prior", "data")
 
 
 @dataclass
-class Request:
-    """What the user asked for (generate.py's flags).
+class Options:
+    """generate.py's flags: the modes (any together) and how they sample."""
 
-    num_samples: images per grid (rows * 10 for --interpolate).
-    seed: seed of all the sampling.
-    fix_step: "" (off), "N" (1..T) or "all".
-    interpolate_from: "prior" (endpoints z ~ N(0, I)) or "data" (posterior means of two
-      test images).
-    show_attention: draw the read and write glimpse boxes on the animations.
-    """
+    stochastic: bool = option(False, "Sample images from the prior: z_t ~ N(0, I).")
+    reconstruct: bool = option(False, "Reconstruct test images, with a canvas GIF.")
+    fix_step: str = option(
+        "", "N (1..T) or all: grids whose images share the sample z_N (Figure 1)."
+    )
+    interpolate: bool = option(False, "Lines in latent space, 10 points each (Figure 2).")
+    interpolate_from: str = option(
+        "prior",
+        "Interpolation endpoints: prior (z ~ N(0, I)) or data (posterior means of test images).",
+        choices=INTERPOLATE_FROM,
+    )
+    kernels: bool = option(
+        False, "PNG of the learned first-layer conv kernels (--model other than draw)."
+    )
+    show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
+    num_samples: int = option(100, "Images per grid (rows of 10 for --interpolate).")
+    out_dir: str = option("", "Output folder. Default: RUN/samples.")
+    seed: int = option(0, "Seed of all the sampling.", shared=True)
 
-    num_samples: int = 100
-    seed: int = 0
-    fix_step: str = ""
-    interpolate_from: str = "prior"
-    show_attention: bool = False
+    def modes(self) -> list[str]:
+        """The names of the modes asked for, in MODES' order."""
+        return [name for name in MODES if getattr(self, name)]
 
-
-def check_request(request: Request, config) -> None:
-    """DrawError with one sentence for the first value that cannot work with config."""
-    if request.num_samples <= 0:
-        raise DrawError(f"--num_samples must be positive, got {request.num_samples}")
-    if request.seed < 0:
-        raise DrawError(f"--seed must be non-negative, got {request.seed}")
-    if request.interpolate_from not in INTERPOLATE_FROM:
-        raise DrawError(
-            f"--interpolate_from={request.interpolate_from} is not one of "
-            f"{', '.join(INTERPOLATE_FROM)}"
-        )
-    if request.fix_step:
-        fixed_steps(request.fix_step, config.T)
-    if request.show_attention and not (config.read_attn or config.write_attn):
-        raise DrawError("--show_attention needs a model with read or write attention")
+    def validate(self, config) -> None:
+        """DrawError with one sentence for the first value that cannot work with the
+        trained run's config."""
+        if not self.modes():
+            raise DrawError(f"choose what to generate: --{', --'.join(MODES)}")
+        check_choices(self)
+        if self.num_samples <= 0:
+            raise DrawError(f"--num_samples must be positive, got {self.num_samples}")
+        if self.seed < 0:
+            raise DrawError(f"--seed must be non-negative, got {self.seed}")
+        if self.fix_step:
+            fixed_steps(self.fix_step, config.T)
+        if self.show_attention and not (config.read_attn or config.write_attn):
+            raise DrawError("--show_attention needs a model with read or write attention")
+        if self.kernels:
+            figures.check_has_kernels(config)
 
 
 def fixed_steps(fix_step: str, T: int) -> list[int]:
@@ -83,12 +97,12 @@ class Context:
 
     Args:
       sampler: a draw.sampling.Sampler of the trained model.
-      request: the Request.
+      request: the Options.
       test_images: returns the test split as the model sees it, float `[n, H, W, C]`
         (called only by the modes that need it).
     """
 
-    def __init__(self, sampler, request: Request, test_images: Callable[[], np.ndarray]):
+    def __init__(self, sampler, request: Options, test_images: Callable[[], np.ndarray]):
         self.sampler = sampler
         self.config = sampler.config
         self.request = request
@@ -96,8 +110,8 @@ class Context:
         self._cached = None
 
     def generator(self, stream: str) -> tf.random.Generator:
-        """A fresh generator for the named stream of the request's seed."""
-        return sampling.make_generator(self.request.seed, zlib.crc32(stream.encode()))
+        """A fresh generator for the named stream of the seed."""
+        return sampling.named_stream(self.request.seed, stream)
 
     def test_images(self, needed: int) -> np.ndarray:
         if self._cached is None:
@@ -115,6 +129,59 @@ class Context:
                 f"test split has {len(self._cached)}"
             )
         return self._cached
+
+
+@dataclass
+class Output:
+    """One file to write: its name in the output folder and a function that writes its
+    bytes to a binary file object."""
+
+    name: str
+    save: Callable[[BinaryIO], None]
+
+
+class OutputDir:
+    """The folder generated files go to: every file is written atomically, and an existing
+    file is replaced only with overwrite.
+
+    Args:
+      path: the folder (created if missing).
+      overwrite: whether an existing file of the same name may be replaced.
+    """
+
+    def __init__(self, path: str, overwrite: bool = False):
+        self.path = path
+        self.overwrite = overwrite
+
+    def check_writable(self) -> None:
+        """Creates the folder and proves it writable; DrawError if it is not."""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise DrawError(f"--out_dir={self.path} cannot be written: {reason}") from None
+
+    def write(self, outputs: list[Output]) -> list[str]:
+        """Writes every output, or none if one would replace a file without overwrite.
+
+        Returns the paths written, in order.
+        """
+        names = [o.name for o in outputs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two outputs share a name: {names}")
+        paths = [os.path.join(self.path, name) for name in names]
+        if not self.overwrite:
+            for path in paths:
+                if os.path.lexists(path):
+                    raise DrawError(
+                        f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
+                    )
+        self.check_writable()
+        for output, path in zip(outputs, paths):
+            atomic_write(path, output.save)
+        return paths
 
 
 def grid_columns(n: int) -> int:
@@ -239,10 +306,8 @@ def interpolate(ctx: Context) -> list[Output]:
 def kernels(ctx: Context) -> list[Output]:
     """The learned first-layer convolution kernels of Models I-III (report section 5.1),
     one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
-    from models.kernels import first_layer_kernels, kernel_picture
-
-    blocks = first_layer_kernels(ctx.sampler.model)
-    pictures = [figures.to_pil(kernel_picture({name: k})) for name, k in blocks.items()]
+    blocks = figures.first_layer_kernels(ctx.sampler.model)
+    pictures = [figures.to_pil(figures.kernel_picture({name: k})) for name, k in blocks.items()]
     labels = [f"{name}: first-layer kernels" for name in blocks]
     return [Output("kernels.png", figures.save_png(figures.labelled_panel(pictures, labels, 1)))]
 
