@@ -97,21 +97,21 @@ class Context:
 
     Args:
       sampler: a draw.sampling.Sampler of the trained model.
-      request: the Options.
+      options: the Options.
       test_images: returns the test split as the model sees it, float `[n, H, W, C]`
         (called only by the modes that need it).
     """
 
-    def __init__(self, sampler, request: Options, test_images: Callable[[], np.ndarray]):
+    def __init__(self, sampler, options: Options, test_images: Callable[[], np.ndarray]):
         self.sampler = sampler
         self.config = sampler.config
-        self.request = request
+        self.options = options
         self._test_images = test_images
         self._cached = None
 
     def generator(self, stream: str) -> tf.random.Generator:
         """A fresh generator for the named stream of the seed."""
-        return sampling.named_stream(self.request.seed, stream)
+        return sampling.named_stream(self.options.seed, stream)
 
     def test_images(self, needed: int) -> np.ndarray:
         if self._cached is None:
@@ -125,7 +125,7 @@ class Context:
             self._cached = images
         if needed > len(self._cached):
             raise DrawError(
-                f"--num_samples={self.request.num_samples} needs {needed} test images, the "
+                f"--num_samples={self.options.num_samples} needs {needed} test images, the "
                 f"test split has {len(self._cached)}"
             )
         return self._cached
@@ -190,9 +190,9 @@ def grid_columns(n: int) -> int:
 
 
 def _attention_boxes(ctx: Context, outputs: dict, write_offset: int = 0):
-    """The glimpse boxes of outputs' windows, if the request asks for them: read boxes on
+    """The glimpse boxes of outputs' windows, if the options ask for them: read boxes on
     the image at the cell's left, write boxes on the canvas at write_offset."""
-    if not ctx.request.show_attention:
+    if not ctx.options.show_attention:
         return ()
     config, width, boxes = ctx.config, ctx.sampler.model.A, []
     if "read_window" in outputs:
@@ -215,7 +215,7 @@ def _animation(name, steps, columns, boxes) -> Output:
 def stochastic(ctx: Context) -> list[Output]:
     """Images from the prior: the final canvases as a grid, the canvas over the T steps as
     an animation, and the canvases sigmoid(c_t) `[T, n, H, W, C]` and latents as .npy."""
-    config, n = ctx.config, ctx.request.num_samples
+    config, n = ctx.config, ctx.options.num_samples
     z = sampling.prior_latents(ctx.generator("stochastic"), config.T, n, config.z_size)
     out = ctx.sampler.decode(z)
     columns = grid_columns(n)
@@ -233,7 +233,7 @@ def reconstruct(ctx: Context) -> list[Output]:
     """The first n test images, each beside its reconstruction (z_t drawn from the
     posterior), as a grid and as an animation of the canvas with the glimpse boxes (read
     on the image, write on the canvas)."""
-    config, n = ctx.config, ctx.request.num_samples
+    config, n = ctx.config, ctx.options.num_samples
     x = ctx.test_images(n)[:n]
     eps = sampling.prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
     out = ctx.sampler.reconstruct(x, eps)  # z_t = mu_t + sigma_t eps_t, eps_t ~ N(0, I)
@@ -249,8 +249,8 @@ def reconstruct(ctx: Context) -> list[Output]:
 def fix_step(ctx: Context) -> list[Output]:
     """The report's Figure 1: grids of n images sharing the sample z_N, one grid per fixed
     step N (all: N = 1..T in one labelled figure); the latents `[grids, T, n, z]` as .npy."""
-    config, n = ctx.config, ctx.request.num_samples
-    steps = fixed_steps(ctx.request.fix_step, config.T)
+    config, n = ctx.config, ctx.options.num_samples
+    steps = fixed_steps(ctx.options.fix_step, config.T)
     generator = ctx.generator("fix_step")
     z = tf.stack(
         [sampling.fix_step_latents(generator, config.T, n, config.z_size, N) for N in steps]
@@ -277,10 +277,10 @@ def interpolate(ctx: Context) -> list[Output]:
     """The report's Figure 2: rows = ceil(n / 10) lines in latent space, all T steps at
     once, 10 points each; endpoints from the prior, or the posterior means of two test
     images (shown at the row's ends). Also the latents `[T, rows * 10, z]` as .npy."""
-    config, request = ctx.config, ctx.request
-    rows = math.ceil(request.num_samples / INTERPOLATION_COLUMNS)
+    config, options = ctx.config, ctx.options
+    rows = math.ceil(options.num_samples / INTERPOLATION_COLUMNS)
     generator = ctx.generator("interpolate")
-    if request.interpolate_from == "prior":
+    if options.interpolate_from == "prior":
         start, end = (
             sampling.prior_latents(generator, config.T, rows, config.z_size) for _ in range(2)
         )
@@ -292,11 +292,11 @@ def interpolate(ctx: Context) -> list[Output]:
     z = sampling.interpolate_latents(start, end, INTERPOLATION_COLUMNS)
     images = ctx.sampler.decode(z)["canvas"][-1]
     columns = INTERPOLATION_COLUMNS
-    if request.interpolate_from == "data":
+    if options.interpolate_from == "data":
         lines = images.reshape((rows, columns) + images.shape[1:])
         images = np.concatenate([ends[0][:, None], lines, ends[1][:, None]], axis=1)
         images, columns = images.reshape((-1,) + images.shape[2:]), columns + 2
-    name = f"interpolate_{request.interpolate_from}"
+    name = f"interpolate_{options.interpolate_from}"
     return [
         Output(f"{name}.png", figures.save_png(figures.grid_picture(images, columns))),
         Output(f"{name}_z.npy", figures.save_npy(z.numpy())),
