@@ -2,28 +2,29 @@
 
 Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
 N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
-several GPUs, machines or a TPU (README: "Training on several devices"). SIGINT (Ctrl-C)
-or SIGTERM saves a checkpoint and stops; running the same command resumes.
+several GPUs, machines or a TPU. SIGINT (Ctrl-C) or SIGTERM saves a checkpoint and stops;
+running the same command resumes.
 """
 
-from draw import cli
-from draw.flags import FLAGS, explicit_config_values
+from draw import cli  # first: it imports TensorFlow quietly
+
+# isort: split
+from data import load_dataset
+from draw import distribute
+from draw.config import FLAGS, explicit_config_values
+from draw.errors import DrawError
+from draw.run_dir import resolve_config
+from draw.training import Trainer
 
 
 def main(argv):
-    from data import load_dataset
-    from draw import distribute, threads
-    from draw.errors import DrawError
-    from draw.run_dir import resolve_config
-    from draw.training import Trainer
-
     explicit = explicit_config_values(FLAGS)
     config, run, stored_image_shape = resolve_config(
         explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
     )
     if "tpu" in explicit and config.strategy != "tpu":
         raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
-    threads.configure(FLAGS.intra_op_threads, config)  # before TensorFlow runs any op
+    distribute.configure_threads(FLAGS.intra_op_threads, config)  # before TF runs any op
     strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
     data = load_dataset(config)
     if FLAGS.overwrite:

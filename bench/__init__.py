@@ -1,1 +1,1 @@
-"""Benchmarks of draw-tf2: `python bench/run.py` (see the README's Performance section)."""
+"""Benchmarks of draw-tf2: `python bench/run.py` (see bench/README.md)."""

@@ -11,7 +11,6 @@ seconds, peak_rss_mb, note; bench/run.py adds threads (`threads_in_force`).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
 import keras
 import numpy as np
@@ -20,9 +19,10 @@ import tensorflow as tf
 from bench import flops, measure
 from bench.plain import make_plain_train_step
 from data import load_dataset, pipeline
-from draw import threads
+from draw import distribute
 from draw.config import make_config
 from draw.errors import DrawError
+from draw.likelihood import importance_sampled_nll, nearest_neighbours
 from draw.training import make_optimizer
 from models import build_model
 
@@ -59,7 +59,7 @@ QUICK = Sizes(
 def threads_in_force() -> str:
     """TensorFlow's intra-op thread count in this process: "1", ..., or "all" (its default,
     one per logical CPU)."""
-    return str(threads.in_force() or "all")
+    return str(distribute.threads_in_force() or "all")
 
 
 def _config(preset, sizes, **extra):
@@ -88,7 +88,7 @@ def _rates(config, data, seconds, matmul):
     )
 
 
-def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO):
+def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.AUTO_THREADS):
     """The train step as train.py runs it (model.train_step compiled as draw/training.py
     compiles it, TensorFlow's threads set as train.py sets them for `--intra_op_threads`):
     time to the first step, then ms/iteration on a fixed batch; with plain=True also the
@@ -97,7 +97,7 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=threads.AUTO
     memory is taken before the plain port is built."""
     config = _config(preset, sizes, jit_compile=jit_compile)
     try:
-        threads.configure(intra_op_threads, config)
+        distribute.configure_threads(intra_op_threads, config)
     except DrawError:  # --quick runs every case in one process: the first case's count stays
         pass
     data = load_dataset(config)
@@ -198,18 +198,11 @@ def data_pipeline(sizes):
 
 
 def evaluation(sizes):
-    """Nearest-neighbour search and the IWAE estimate, with evaluate.py's library code
-    (draw.nn_nll, draw.likelihood; issue 4) when it is present."""
+    """Nearest-neighbour search and the IWAE estimate (draw.likelihood)."""
     names = (
         f"NN search, 1000 samples x {sizes.nn_references:,}",
         f"IWAE estimate, K={sizes.iwae_k}",
     )
-    if any(importlib.util.find_spec(m) is None for m in ("draw.nn_nll", "draw.likelihood")):
-        note = "not measured: evaluate.py's library code (issue 4) is not on this branch"
-        return [dict(name=name, preset="jang", note=note) for name in names]
-    from draw.likelihood import importance_sampled_nll
-    from draw.nn_nll import nearest_neighbours
-
     config = _config("jang", sizes)
     data = load_dataset(config)
     train = data.train_images[: sizes.nn_references].astype(np.float32) / 255.0

@@ -1,10 +1,10 @@
 """The yardstick: a straightforward `tf.function` port of DRAW's training step.
 
-This is the recurrence as the foundation wrote it (DESIGN.md section 3, in its order):
+This is the recurrence as the foundation wrote it (docs/design.md, in its order):
 each layer applied by its own Keras call, one matmul per layer and input, a Python loop
 unrolled over T, a plain Adam step. It uses a DRAW model's layers and weights, so it
 computes exactly the model's maths; bench/run.py times it beside `DRAW.train_step`.
-Since the model calls its layers the same way (README, Performance), the difference is
+Since the model calls its layers the same way, the difference is
 what the training step adds: the gradient norm and the NaN/Inf verdict on it and the
 loss, the metrics and the T loop's form.
 """

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 from draw.errors import DrawError
-from draw.run_dir import atomic_write_text
+from draw.run_dir import atomic_write
 
 COLUMNS = [
     ("name", "benchmark", "{}"),
@@ -56,7 +56,7 @@ def write_json(path, rows, **extra) -> None:
     }
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    atomic_write_text(path, json.dumps(document, indent=2) + "\n")
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
 def run_isolated(script, name, quick) -> list:

@@ -3,9 +3,24 @@
 `load_dataset(config)` returns an `ImageData` (uint8 images and labels, both splits);
 `data.pipeline` turns it into training and test batches. Nothing outside this package
 knows which dataset it is serving: the model reads the image shape from `ImageData`.
+A new dataset is a loader module and a line in LOADERS (see docs/extending.md).
 """
 
-from data.base import ImageData
-from data.registry import load_dataset
+from data import mnist, svhn
+from data.arrays import ImageData
 
-__all__ = ["ImageData", "load_dataset"]
+LOADERS = {
+    "mnist": lambda config: mnist.load(config.data_source, config.data_dir),
+    "svhn": lambda config: svhn.load(
+        config.data_source, config.data_dir, config.color, config.svhn_extra
+    ),
+}
+
+
+def load_dataset(config) -> ImageData:
+    """Loads config.dataset (validated by draw.config) from config.data_source and
+    config.data_dir."""
+    return LOADERS[config.dataset](config)
+
+
+__all__ = ["ImageData", "LOADERS", "load_dataset"]

@@ -32,8 +32,7 @@ import zlib
 
 import numpy as np
 
-from data.base import ImageData
-from data.tfds_source import load_tfds_arrays
+from data.arrays import ImageData, load_tfds_arrays
 from draw.errors import DrawError, first_line
 
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
@@ -50,8 +49,6 @@ _CHUNK = 4096  # images converted at a time (50 MB of int32 temporaries in gray)
 
 def load(source: str = "auto", data_dir: str = "", color: str = "gray", extra: bool = False):
     """SVHN as uint8 `[n, 32, 32, C]` images (C = 1 gray, 3 rgb) and int32 labels 0..9."""
-    if color not in ("gray", "rgb"):
-        raise DrawError(f"--color={color} is not one of gray, rgb")
     if source == "auto":
         source = "files" if data_dir else "tfds"
     train_splits = ("train", "extra") if extra else ("train",)

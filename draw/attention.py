@@ -3,8 +3,8 @@
 Images inside the model are channels-first, `[batch, C, B, A]` (C channels of B rows and A
 columns), so that every channel is one B x A matrix and the filterbank products are plain
 batched matmuls; one shared window serves all channels, as in the DRAW paper.
-The equations are DESIGN.md section 3 (the paper's eqs. 19-22, with its 1-based grid and
-pixel indices so that the window is centred on (gx, gy)).
+The equations are those of docs/design.md (the paper's eqs. 19-22, with its 1-based grid
+and pixel indices so that the window is centred on (gx, gy)).
 """
 
 from __future__ import annotations
@@ -126,8 +126,6 @@ def patch(w, window):
 
 class Read(keras.layers.Layer):
     """Read without attention: the whole of x and x_hat, `[batch, 2*C*B*A]`."""
-
-    window = None
 
     def call(self, x, x_hat, h_dec_prev):
         """x, x_hat: `[batch, C, B, A]` (x None: x_hat only); h_dec_prev unused -> (r, None)."""

@@ -38,24 +38,28 @@ if not VERBOSE:
 
 from absl import app, flags, logging  # noqa: E402
 
+from draw.config import FLAGS, define_flags  # noqa: E402
 from draw.errors import DrawError, Interrupted  # noqa: E402
-from draw.flags import FLAGS, define_flags  # noqa: E402
 
 
 def run(main) -> None:
-    """absl's app.run(main) with the shared flags defined and DrawError made one line."""
+    """absl's app.run(main) with the shared flags defined, and the one error path: a bad
+    flag or a DrawError is one line on stderr and its exit status."""
     define_flags()
     if not VERBOSE:
         logging.set_verbosity(logging.ERROR)
     program = os.path.basename(sys.argv[0])
+
+    def fail(message: str, status: int):
+        print(f"{program}: {message}", file=sys.stderr)
+        sys.exit(status)
 
     def parse_flags(argv):
         """absl's parsing, with a bad flag made one line (absl prints two and exits 1)."""
         try:
             return FLAGS(argv)
         except flags.Error as e:
-            print(f"{program}: error: {e}", file=sys.stderr)
-            sys.exit(2)
+            fail(f"error: {e}", 2)
 
     def guarded(argv):
         try:
@@ -63,15 +67,12 @@ def run(main) -> None:
                 raise DrawError(f"unexpected arguments {argv[1:]}; flags are --name=value")
             main(argv)
         except Interrupted as e:
-            print(f"{program}: {e}", file=sys.stderr)
-            sys.exit(e.exit_status)
+            fail(str(e), e.exit_status)
         except DrawError as e:
             if VERBOSE:
                 raise
-            print(f"{program}: error: {e}", file=sys.stderr)
-            sys.exit(e.exit_status)
+            fail(f"error: {e}", e.exit_status)
         except KeyboardInterrupt:
-            print(f"{program}: interrupted", file=sys.stderr)
-            sys.exit(130)
+            fail("interrupted", 130)
 
     app.run(guarded, flags_parser=parse_flags)

@@ -1,8 +1,12 @@
-"""The one configuration object of a DRAW run, its presets and its validation.
+"""The configuration of a DRAW run, its presets and validation, and the absl flags made
+from it.
 
-Every field has a default and a help text; `draw.flags` turns the fields into the absl
-flags shared by train.py, generate.py and evaluate.py, so the vocabulary is defined once,
-here. A field's `role` says how it behaves when a run directory already exists:
+Every setting is a field of an options dataclass with a default, a help text and, where
+the value is one of a list, its choices; `define_option_flags` turns the fields into absl
+flags (an enum where there are choices), so a setting is defined once, here for the
+model and training (`DrawConfig`) and beside generate.py's and evaluate.py's own code
+for theirs. A DrawConfig field's `role` says how it behaves when a run directory already
+exists:
 
 - "model": defines the trained model or its data; it is stored in the run's config.json
   and a value given on the command line that contradicts the stored one is an error.
@@ -17,34 +21,44 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from absl import flags
+
 from draw.errors import DrawError
 
+FLAGS = flags.FLAGS
 
-def _field(default, help, role="model", choices=None):
-    return field(default=default, metadata={"help": help, "role": role, "choices": choices})
+
+def option(default, help, role="model", choices=None, flag=None, shared=False):
+    """A field of an options dataclass: its default, help text, role and choices.
+
+    flag: the flag's name when it is not the field's (e.g. "nn-nll"); shared: the flag is
+    one of the shared flags (`define_flags`), not defined again by the options' script.
+    """
+    metadata = {"help": help, "role": role, "choices": choices, "flag": flag, "shared": shared}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class DrawConfig:
     # Data.
-    dataset: str = _field("mnist", "Dataset to model.", choices=("mnist", "svhn"))
-    binarize: str = _field(
+    dataset: str = option("mnist", "Dataset to model.", choices=("mnist", "svhn"))
+    binarize: str = option(
         "dynamic",
         "MNIST binarization: dynamic (resampled each time an image is drawn), static "
         "(sampled once with a fixed seed) or none (grey levels, as in Eric Jang's code). "
         "SVHN is always none (intensities in [0, 1]), its default.",
         choices=("dynamic", "static", "none"),
     )
-    color: str = _field(
+    color: str = option(
         "gray",
         "SVHN colour: gray (the standard luma, as tf.image.rgb_to_grayscale and the report) "
         "or rgb (3 channels sharing one attention window, as in the DRAW paper).",
         choices=("gray", "rgb"),
     )
-    svhn_extra: bool = _field(
+    svhn_extra: bool = option(
         False, "Add SVHN's extra_32x32.mat (531,131 images) to the training split."
     )
-    data_source: str = _field(
+    data_source: str = option(
         "auto",
         "Where the data comes from: files (the raw files in --data_dir), tfds "
         "(tensorflow-datasets, downloads when online), embedded (MNIST copy shipped in the "
@@ -52,17 +66,17 @@ class DrawConfig:
         role="train",
         choices=("auto", "files", "tfds", "embedded"),
     )
-    data_dir: str = _field("", "Folder holding the raw dataset files.", role="train")
-    # Model: DESIGN.md section 3.
-    T: int = _field(10, "Number of DRAW steps (glimpses).")
-    enc_size: int = _field(256, "Encoder LSTM units.")
-    dec_size: int = _field(256, "Decoder LSTM units.")
-    z_size: int = _field(10, "Latent units per step.")
-    read_n: int = _field(5, "Read glimpse grid size N (N x N).")
-    write_n: int = _field(5, "Write glimpse grid size N (N x N).")
-    read_attn: bool = _field(True, "Read with the Gaussian attention window.")
-    write_attn: bool = _field(True, "Write with the Gaussian attention window.")
-    lstm_init: str = _field(
+    data_dir: str = option("", "Folder holding the raw dataset files.", role="train")
+    # Model: the recurrence of docs/design.md.
+    T: int = option(10, "Number of DRAW steps (glimpses).")
+    enc_size: int = option(256, "Encoder LSTM units.")
+    dec_size: int = option(256, "Decoder LSTM units.")
+    z_size: int = option(10, "Latent units per step.")
+    read_n: int = option(5, "Read glimpse grid size N (N x N).")
+    write_n: int = option(5, "Write glimpse grid size N (N x N).")
+    read_attn: bool = option(True, "Read with the Gaussian attention window.")
+    write_attn: bool = option(True, "Write with the Gaussian attention window.")
+    lstm_init: str = option(
         "jang",
         "Initial LSTM weights: jang (TensorFlow 1's LSTMCell as in Eric Jang's code: one "
         "Glorot-uniform draw over the concatenated input and recurrent kernel) or keras "
@@ -71,63 +85,63 @@ class DrawConfig:
         choices=("jang", "keras"),
     )
     # Ablations (report section 4.1.1) and variants (section 4.2): models/.
-    privy: bool = _field(
+    privy: bool = option(
         True, "Give the encoder the decoder's previous state h_dec (--noprivy: do not)."
     )
-    read_input: str = _field(
+    read_input: str = option(
         "both",
         "What the encoder reads: both x and the error image x_hat, or only the error image.",
         choices=("both", "error"),
     )
-    model: str = _field(
+    model: str = option(
         "draw",
         "Model: draw (the DRAW core), conv_read (report's Model I, each-step convolution "
         "after read), supervised (Model II, supervised conv encoder with a digit "
         "classifier), conv_encoder (Model III, CNN features of x replace x).",
         choices=("draw", "conv_read", "supervised", "conv_encoder"),
     )
-    conv_read_mode: str = _field(
+    conv_read_mode: str = option(
         "",
         "Model I: concat (conv features beside the raw read) or replace (features alone); "
         "default concat with --model=conv_read.",
         choices=("", "concat", "replace"),
     )
-    conv_filters: str = _field(
+    conv_filters: str = option(
         "8,16", "Models I-III: filters of each conv layer (comma-separated, two layers)."
     )
-    conv_kernel: int = _field(5, "Models I-III: square kernel size of the conv layers.")
-    conv_stride: int = _field(2, "Models I-III: stride of the conv layers.")
-    class_hidden: int = _field(128, "Model II: units of the classifier's hidden dense layer.")
-    class_weight: float = _field(
+    conv_kernel: int = option(5, "Models I-III: square kernel size of the conv layers.")
+    conv_stride: int = option(2, "Models I-III: stride of the conv layers.")
+    class_hidden: int = option(128, "Model II: units of the classifier's hidden dense layer.")
+    class_weight: float = option(
         1.0, "Model II: weight of the classification loss L_c in the training loss."
     )
     # Training.
-    batch_size: int = _field(100, "Training minibatch size.", role="train")
-    learning_rate: float = _field(1e-3, "Adam learning rate.", role="train")
-    beta_1: float = _field(0.5, "Adam beta_1.", role="train")
-    adam_epsilon: float = _field(
+    batch_size: int = option(100, "Training minibatch size.", role="train")
+    learning_rate: float = option(1e-3, "Adam learning rate.", role="train")
+    beta_1: float = option(0.5, "Adam beta_1.", role="train")
+    adam_epsilon: float = option(
         1e-8,
         "Adam epsilon: 1e-8 is TensorFlow 1's AdamOptimizer, which Eric Jang's code ran with "
         "(Keras' own default is 1e-7).",
         role="train",
     )
-    clipnorm: float = _field(5.0, "Per-variable gradient norm clip.", role="train")
-    train_iters: int = _field(10000, "Total training iterations of the run.", role="train")
-    seed: int = _field(0, "Seed of the initial weights, data order and noise.")
-    log_every: int = _field(100, "Iterations between progress lines and scalar summaries.", "train")
-    image_every: int = _field(1000, "Iterations between image summaries.", role="train")
-    checkpoint_every: int = _field(1000, "Iterations between checkpoints.", role="train")
-    keep_checkpoints: int = _field(3, "Checkpoints kept in the run directory.", role="train")
-    skip_nonfinite: bool = _field(
+    clipnorm: float = option(5.0, "Per-variable gradient norm clip.", role="train")
+    train_iters: int = option(10000, "Total training iterations of the run.", role="train")
+    seed: int = option(0, "Seed of the initial weights, data order and noise.")
+    log_every: int = option(100, "Iterations between progress lines and scalar summaries.", "train")
+    image_every: int = option(1000, "Iterations between image summaries.", role="train")
+    checkpoint_every: int = option(1000, "Iterations between checkpoints.", role="train")
+    keep_checkpoints: int = option(3, "Checkpoints kept in the run directory.", role="train")
+    skip_nonfinite: bool = option(
         False,
         "Skip (do not apply) a batch whose loss or gradients are NaN or Inf, counting it in "
         "TensorBoard, instead of stopping the run.",
         "train",
     )
-    jit_compile: bool = _field(
-        False, "Compile the train/test steps with XLA (see README: slower on CPU).", "train"
+    jit_compile: bool = option(
+        False, "Compile the train/test steps with XLA (slower on CPU: bench/README.md).", "train"
     )
-    strategy: str = _field(
+    strategy: str = option(
         "default",
         "tf.distribute strategy: default (one device), mirrored (all GPUs of this machine), "
         "multi_worker (the machines of TF_CONFIG), tpu (the TPU named by --tpu). "
@@ -135,12 +149,12 @@ class DrawConfig:
         role="train",
         choices=("default", "mirrored", "multi_worker", "tpu"),
     )
-    tpu: str = _field(
+    tpu: str = option(
         "",
         "For --strategy=tpu: the TPU's name or grpc:// address (local on a TPU VM).",
         role="train",
     )
-    preset: str = _field(
+    preset: str = option(
         "jang",
         "Named setup: jang (Eric Jang's draw.py), paper_mnist (DRAW paper: T=64, z=100, "
         "read 2x2, write 5x5), paper_svhn (DRAW paper's SVHN: 800 LSTM units, z=100, T=32, "
@@ -222,11 +236,7 @@ def make_config(preset: str = "jang", **overrides) -> DrawConfig:
 
 def validate(config: DrawConfig) -> None:
     """Raises DrawError with one clear sentence for the first invalid value."""
-    for f in dataclasses.fields(config):
-        choices = f.metadata["choices"]
-        value = getattr(config, f.name)
-        if choices and value not in choices:
-            raise DrawError(f"--{f.name}={value} is not one of {', '.join(choices)}")
+    check_choices(config)
     positive = ("T", "enc_size", "dec_size", "z_size", "read_n", "write_n", "batch_size")
     for name in positive + ("train_iters", "log_every", "image_every", "checkpoint_every"):
         if getattr(config, name) <= 0:
@@ -303,3 +313,105 @@ def _validate_variant(config: DrawConfig) -> None:
                 raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
     if not config.class_weight >= 0:
         raise DrawError(f"--class_weight must be non-negative, got {config.class_weight}")
+
+
+def flag_name(f: dataclasses.Field) -> str:
+    return f.metadata["flag"] or f.name
+
+
+def check_choices(options) -> None:
+    """DrawError for a field of the options dataclass whose value is not one of its choices
+    (absl checks the command line; this checks values from config.json or Python)."""
+    for f in dataclasses.fields(options):
+        choices = f.metadata["choices"]
+        value = getattr(options, f.name)
+        if choices and value not in choices:
+            raise DrawError(f"--{flag_name(f)}={value} is not one of {', '.join(choices)}")
+
+
+_DEFINE_BY_TYPE = {
+    "int": flags.DEFINE_integer,
+    "float": flags.DEFINE_float,
+    "bool": flags.DEFINE_boolean,
+    "bool | None": flags.DEFINE_boolean,
+    "str": flags.DEFINE_string,
+    "list[str] | None": flags.DEFINE_list,
+}
+
+
+def define_option_flags(options_class, flag_values=FLAGS) -> None:
+    """One absl flag per field of options_class (but the shared ones): an enum where the
+    field has choices; safe to call twice."""
+    fields = [f for f in dataclasses.fields(options_class) if not f.metadata["shared"]]
+    if flag_name(fields[0]) in flag_values:
+        return
+    for f in fields:
+        choices, help_text = f.metadata["choices"], f.metadata["help"]
+        if choices:
+            flags.DEFINE_enum(flag_name(f), f.default, choices, help_text, flag_values=flag_values)
+        else:
+            define = _DEFINE_BY_TYPE[f.type]
+            define(flag_name(f), f.default, help_text, flag_values=flag_values)
+
+
+def options_from_flags(options_class, flag_values=FLAGS):
+    """An options_class with every field's value from its flag."""
+    fields = dataclasses.fields(options_class)
+    return options_class(**{f.name: flag_values[flag_name(f)].value for f in fields})
+
+
+def define_flags(flag_values=FLAGS) -> None:
+    """Defines the flags shared by train.py, generate.py and evaluate.py: one per DrawConfig
+    field, plus the run flags; safe to call twice."""
+    if "logdir" in flag_values:
+        return
+    define_option_flags(DrawConfig, flag_values)
+    flags.DEFINE_string(
+        "logdir",
+        "",
+        "Run directory: config.json, checkpoints, TensorBoard events, outputs. "
+        "Default: runs/<dataset>_<preset>.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "checkpoint",
+        "",
+        "A named checkpoint (path prefix) instead of the run's latest.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
+        "overwrite",
+        False,
+        "train.py: start a new run in --logdir even though one exists there (its "
+        "config.json, checkpoints/, train/ and test/ are deleted first). generate.py: "
+        "replace files of the same name in --out_dir.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
+        "restore_from_previous",
+        False,
+        "When the newest checkpoint does not read (truncated, corrupt), restore the newest "
+        "one that does; unreadable ones are reported and left in place.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "intra_op_threads",
+        -1,
+        "Threads TensorFlow gives one op. -1 (automatic): 1 for train.py on CPU without "
+        "XLA and with at most 256 LSTM units (faster there: bench/README.md; the run's "
+        "test-set evaluation uses it too), else TensorFlow's default; 0: TensorFlow's "
+        "default (one per logical CPU); N: N threads.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_boolean(
+        "verbose", False, "Show TensorFlow logs and full tracebacks.", flag_values=flag_values
+    )
+
+
+def explicit_config_values(flag_values=FLAGS) -> dict:
+    """The DrawConfig fields the user gave on the command line, as {name: value}."""
+    return {
+        f.name: flag_values[f.name].value
+        for f in dataclasses.fields(DrawConfig)
+        if flag_values[f.name].present
+    }

@@ -1,4 +1,5 @@
-"""Training under tf.distribute: one device, the GPUs of one machine, several machines, a TPU.
+"""Where the computation runs: tf.distribute strategies (one device, the GPUs of one machine,
+several machines, a TPU) and TensorFlow's intra-op threads.
 
 `--strategy` picks the tf.distribute strategy the Trainer builds its model, optimizer and
 metrics under:
@@ -27,9 +28,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from draw.config import DrawConfig
 from draw.errors import DrawError, first_line
-
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
 def make_strategy(config) -> tf.distribute.Strategy:
@@ -52,9 +52,7 @@ def make_strategy(config) -> tf.distribute.Strategy:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except (RuntimeError, ValueError) as e:
             raise DrawError(f"--strategy=multi_worker: {first_line(e)}") from None
-    if name == "tpu":
-        return _tpu_strategy(config.tpu)
-    raise DrawError(f"--strategy={name} is not one of {', '.join(STRATEGIES)}")
+    return _tpu_strategy(config.tpu)  # "tpu", the last of config.strategy's choices
 
 
 def _check_tf_config() -> None:
@@ -71,7 +69,7 @@ def _check_tf_config() -> None:
     except (ValueError, KeyError, TypeError) as e:
         raise DrawError(
             f"TF_CONFIG is not a valid cluster description ({type(e).__name__}: "
-            f"{first_line(e)}); see the README's section on several machines"
+            f"{first_line(e)}); see the README's section on several devices"
         ) from None
 
 
@@ -206,3 +204,62 @@ class WorkerCheckpointDir:
     def after_save(self) -> None:
         if not self.chief:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+# TensorFlow's intra-op threads. At DRAW's usual sizes (batch 100, 256 LSTM units) a
+# training iteration is a few thousand small ops, and splitting each over all cores costs
+# more in synchronisation than it gains: one thread per op (the inter-op pool still runs
+# independent ops side by side) trains jang 1.4x faster on 2 cores (bench/README.md,
+# train rows). XLA and larger models (paper_svhn's 800-unit LSTMs) keep TensorFlow's default.
+AUTO_THREADS = -1
+# Up to this many LSTM units, training on CPU uses one thread per op.
+SMALL_MODEL_UNITS = 256
+
+
+def intra_op_threads_for(
+    setting: int, training_config: DrawConfig | None, accelerator: bool
+) -> int | None:
+    """The intra-op thread count for `--intra_op_threads=setting`, or None for TensorFlow's
+    default (one per logical CPU). AUTO_THREADS gives 1 when training (training_config given) a
+    model of at most SMALL_MODEL_UNITS units without an accelerator or XLA, else None."""
+    if setting < AUTO_THREADS:
+        raise DrawError(
+            f"--intra_op_threads={setting}: give a thread count, 0 for TensorFlow's "
+            "default or -1 for automatic"
+        )
+    if setting != AUTO_THREADS:
+        return setting or None
+    config = training_config
+    if config is None or accelerator or config.strategy == "tpu" or config.jit_compile:
+        return None
+    small = max(config.enc_size, config.dec_size) <= SMALL_MODEL_UNITS
+    return 1 if small else None
+
+
+def threads_in_force() -> int | None:
+    """TensorFlow's intra-op thread count in this process; None for its default."""
+    return tf.config.threading.get_intra_op_parallelism_threads() or None
+
+
+def configure_threads(setting: int, training_config: DrawConfig | None = None) -> int | None:
+    """Sets TensorFlow's intra-op pool from `--intra_op_threads` before TensorFlow runs any
+    op; returns the count in force (None: TensorFlow's default).
+
+    Once the runtime has started (as when a test calls a script's main twice) the count
+    cannot change: AUTO_THREADS then keeps the count in force, and an explicit count that differs
+    from it is a DrawError."""
+    accelerator = bool(tf.config.list_physical_devices("GPU"))
+    wanted = intra_op_threads_for(setting, training_config, accelerator)
+    current = threads_in_force()
+    if wanted == current:
+        return current
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(wanted or 0)
+    except RuntimeError:  # the runtime is already initialised
+        if setting != AUTO_THREADS:
+            raise DrawError(
+                f"--intra_op_threads={setting} cannot be applied: TensorFlow's runtime "
+                "has already started in this process"
+            ) from None
+        return current
+    return wanted

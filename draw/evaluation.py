@@ -1,21 +1,365 @@
-"""The test-set variational bound, -log p(x) <= L_x + L_z, in nats per image."""
+"""What evaluate.py does with a trained run: its options, one run's record of the measures
+(draw.likelihood), comparisons across runs, and the result files.
+
+evaluate.py is a thin shell around `evaluate_and_write` (one run) and `compare_runs` (a
+table across runs). Each evaluation writes FOLDER/NNNN-YYYYmmddTHHMMSS.json and .csv
+(NNNN one more than the highest number in FOLDER; the name is claimed with a hard link,
+which fails instead of replacing an existing file, so two evaluations running at once
+cannot overwrite each other) and then replaces FOLDER/latest.json and latest.csv
+atomically with copies.
+"""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import datetime
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
 
-def evaluate_bound(model, batches, test_fn=None) -> dict:
-    """Mean L_x, L_z and loss over every image of `batches` ((x, labels) pairs).
+import numpy as np
 
-    test_fn: a compiled `model.test_step` (compiled here when None).
+from data import load_dataset, pipeline
+from draw.config import PRESETS, DrawConfig, check_choices, fields_with_role, option
+from draw.errors import DrawError
+from draw.likelihood import importance_sampled_nll, nearest_neighbour_nll, seeded_elbo
+from draw.run_dir import (
+    RunDir,
+    atomic_write,
+    checkpoint_step,
+    checkpoint_to_load,
+    default_logdir,
+    load_trained_model,
+)
+
+RESULTS_FOLDER = "evaluations"
+# The keys of every ELBO record; a variant's own metrics (Model II: L_c, accuracy) come after.
+ELBO_KEYS = ("L_x", "L_z", "loss", "num_images", "seconds")
+
+
+@dataclass
+class Options:
+    """evaluate.py's flags: what to measure and how."""
+
+    elbo: bool | None = option(
+        None, "Test-set bound L_x + L_z (the measure taken when no other is chosen)."
+    )
+    iwae: bool = option(
+        False, "Importance-sampled -log p(x) on the test set (--num_importance_samples)."
+    )
+    nn_nll: bool = option(
+        False,
+        "The report's nearest-neighbour NLL of --num_samples generated images: the "
+        "Bernoulli NLL of each sample's nearest training image under the sample's pixel "
+        "probabilities (mean, std, max). It measures closeness of samples to training "
+        "images; it is NOT a likelihood of the model.",
+        flag="nn-nll",
+    )
+    num_importance_samples: int = option(5000, "K, importance samples per test image.")
+    num_samples: int = option(1000, "Generated images for --nn-nll.")
+    num_test_images: int = option(0, "Use only the first N test images for --elbo/--iwae (0: all).")
+    eval_batch_size: int = option(
+        1000, "Images (or image-sample pairs for --iwae) per forward pass."
+    )
+    nn_reference: str = option(
+        "auto",
+        "Training images --nn-nll searches: binarized once with a fixed seed, grey levels, "
+        "or auto (binarized unless the run trained on grey levels).",
+        choices=("auto", "binarized", "grey"),
+    )
+    compare: list[str] | None = option(
+        None, "Runs to evaluate and tabulate together: --compare RUN1 RUN2 ... or =R1,R2."
+    )
+    seed: int = option(0, "Seed of every sampled figure.", shared=True)
+    restore_from_previous: bool = option(
+        False, "The newest checkpoint that reads, if the newest does not.", shared=True
+    )
+
+    def __post_init__(self):
+        if self.elbo is None:  # the default measure
+            self.elbo = not (self.iwae or self.nn_nll)
+
+    def validate(self) -> None:
+        """DrawError with one sentence for the first value that cannot work."""
+        check_choices(self)
+        for name in ("num_importance_samples", "num_samples", "eval_batch_size"):
+            if getattr(self, name) <= 0:
+                raise DrawError(f"--{name} must be positive, got {getattr(self, name)}")
+        if self.num_test_images < 0:
+            raise DrawError(
+                f"--num_test_images must be positive (or 0 for all), got {self.num_test_images}"
+            )
+        if self.seed < 0:
+            raise DrawError(f"--seed must not be negative, got {self.seed}")
+        if not (self.elbo or self.iwae or self.nn_nll):
+            raise DrawError("nothing to measure: choose --elbo, --iwae or --nn-nll")
+        if self.compare is not None:
+            if not self.compare:
+                raise DrawError("--compare needs the runs to compare: --compare RUN1 RUN2 ...")
+            if len(set(self.compare)) != len(self.compare):
+                raise DrawError(f"--compare lists a run twice: {self.compare}")
+
+
+def config_summary(config: DrawConfig) -> str:
+    """The preset's name and the model fields that differ from it, e.g. `jang T=5
+    noread_attn`."""
+    preset = DrawConfig(preset=config.preset, **PRESETS[config.preset])
+    parts = [config.preset]
+    for name in fields_with_role("model"):
+        value = getattr(config, name)
+        if name in ("preset", "dataset") or value == getattr(preset, name):
+            continue
+        if isinstance(value, bool):
+            parts.append(name if value else "no" + name)
+        else:
+            parts.append(f"{name}={value}")
+    return " ".join(parts)
+
+
+def nn_reference_images(data, binarize: str, reference: str = "auto"):
+    """The training images the NN-NLL searches, float32 `[m, B, A, C]`, and their name.
+
+    auto: as the run trained (binarized once with the static seed, grey for
+    --binarize=none); binarized; grey (grey level / 255).
     """
-    import tensorflow as tf
+    if reference == "auto":
+        reference = "grey" if binarize == "none" else "binarized"
+    images = data.train_images
+    if reference == "binarized":
+        images = pipeline.binarize_once(images, pipeline.STATIC_SEED)
+        name = f"training images binarized once (seed {pipeline.STATIC_SEED})"
+    else:
+        name = "training images, grey levels / 255"
+    return images.astype(np.float32) / 255.0, name
 
-    test_fn = test_fn or tf.function(model.test_step)
-    for metric in model.metrics:
-        metric.reset_state()
-    for batch in batches:
-        test_fn(batch)
-    results = {m.name: float(m.result()) for m in model.metrics}
-    for metric in model.metrics:
-        metric.reset_state()
-    return results
+
+def _test_subset(data, config, count: int):
+    """The first count (0: all) test images and their labels."""
+    images = pipeline.test_images(data, config.binarize)
+    if count > len(images):
+        raise DrawError(f"--num_test_images={count} exceeds the {len(images)} test images")
+    count = count or len(images)
+    return images[:count], data.test_labels[:count]
+
+
+def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
+    """Measures one run; returns its record (JSON-ready, without per-image arrays).
+
+    explicit: DrawConfig fields given on the command line (checked against the run).
+    """
+    options.validate()
+    config, model, path = load_trained_model(
+        explicit, logdir, checkpoint, options.restore_from_previous
+    )
+    data = load_dataset(config)
+    model_shape = (model.B, model.A, model.C)
+    if data.image_shape != model_shape:
+        raise DrawError(
+            f"the run in {logdir} models images {model_shape}, but {config.dataset} "
+            f"({data.source}) gives {data.image_shape}"
+        )
+    record = {
+        "run": os.path.abspath(logdir),
+        "checkpoint": path,
+        "step": checkpoint_step(path),
+        "dataset": config.dataset,
+        "summary": config_summary(config),
+        "config": dataclasses.asdict(config),
+        "seed": options.seed,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    log(f"evaluating {path} (step {record['step']}, {record['summary']})")
+    if options.elbo or options.iwae:
+        images, labels = _test_subset(data, config, options.num_test_images)
+    if options.elbo:
+        log(f"elbo: {len(images)} test images ...")
+        record["elbo"] = seeded_elbo(model, images, options.eval_batch_size, options.seed, labels)
+    if options.iwae:
+        result = importance_sampled_nll(
+            model,
+            images,
+            options.num_importance_samples,
+            options.seed,
+            options.eval_batch_size,
+            log,
+        )
+        result.pop("per_image")
+        record["iwae"] = result
+    if options.nn_nll:
+        train_images, reference = nn_reference_images(data, config.binarize, options.nn_reference)
+        log(f"nn-nll: {options.num_samples} samples against {len(train_images)} {reference}")
+        result = nearest_neighbour_nll(
+            model, train_images, options.num_samples, options.seed, options.eval_batch_size, log
+        )
+        for key in ("per_sample", "neighbour", "distance"):
+            result.pop(key)
+        record["nn_nll"] = {**result, "reference": reference}
+    return record
+
+
+# The columns of a measure's figures in the CSV and printed tables: (column, record key).
+ROW_COLUMNS = {
+    "elbo": (
+        ("elbo", "loss"), ("L_x", "L_x"), ("L_z", "L_z"), ("elbo_images", "num_images"),
+        ("elbo_seconds", "seconds"),
+    ),
+    "iwae": (
+        ("iwae_nll", "nll"), ("iwae_stderr", "nll_stderr"), ("iwae_K", "num_samples"),
+        ("iwae_images", "num_images"), ("iwae_seconds", "seconds"),
+    ),
+    "nn_nll": (
+        ("nn_nll_mean", "mean"), ("nn_nll_std", "std"), ("nn_nll_max", "max"),
+        ("nn_nll_samples", "num_samples"), ("nn_nll_seconds", "seconds"),
+    ),
+}  # fmt: skip
+
+
+def flat_row(record: dict) -> dict:
+    """One CSV/table row of a record: run, step, summary and every figure."""
+    row = {"run": record["run"], "step": record["step"], "summary": record["summary"]}
+    for measure, columns in ROW_COLUMNS.items():
+        if measure in record:
+            figures = record[measure]
+            row.update({column: figures[key] for column, key in columns})
+            if measure == "elbo":  # a variant's metrics (Model II: L_c, accuracy)
+                row.update({k: v for k, v in figures.items() if k not in ELBO_KEYS})
+    return row
+
+
+def format_table(rows: list[dict]) -> str:
+    """rows as an aligned text table (floats with two decimals)."""
+    columns = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+
+    def text(value):
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    cells = [[text(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def results_folder(logdir: str) -> str:
+    return os.path.join(logdir, RESULTS_FOLDER)
+
+
+_NUMBERED = re.compile(r"^(\d+)-.*\.json$")
+
+
+def to_csv(rows: list[dict]) -> str:
+    """rows of flat {column: value} as CSV text; the columns are the union, in order."""
+    columns = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _claim(folder: str, suffix_texts: dict[str, str], stamp: str) -> str:
+    """Writes each text to a new file FOLDER/NNNN-stamp<suffix>; returns the stem's path."""
+    taken = [int(m.group(1)) for name in os.listdir(folder) if (m := _NUMBERED.match(name))]
+    number = max(taken, default=0) + 1
+    temps = {}
+    try:
+        for suffix, text in suffix_texts.items():
+            fd, temps[suffix] = tempfile.mkstemp(dir=folder, prefix=".result.")
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.chmod(temps[suffix], 0o644)
+        while True:
+            stem = os.path.join(folder, f"{number:04d}-{stamp}")
+            first, *rest = suffix_texts
+            try:
+                os.link(temps[first], stem + first)
+            except FileExistsError:
+                number += 1
+                continue
+            for suffix in rest:
+                os.link(temps[suffix], stem + suffix)
+            return stem
+    finally:
+        for tmp in temps.values():
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
+    """Writes record as JSON and rows as CSV into folder; returns {kind: path}.
+
+    Earlier result files are never touched, except latest.json / latest.csv, which are
+    replaced atomically.
+    """
+    texts = {".json": json.dumps(record, indent=2, sort_keys=False) + "\n", ".csv": to_csv(rows)}
+    try:
+        os.makedirs(folder, exist_ok=True)
+        stem = _claim(folder, texts, time.strftime("%Y%m%dT%H%M%S"))
+        for suffix, text in texts.items():
+            atomic_write(os.path.join(folder, "latest" + suffix), text)
+    except OSError as e:
+        raise DrawError(f"cannot write the results into {folder}: {e}") from None
+    return {"json": stem + ".json", "csv": stem + ".csv"}
+
+
+def evaluate_and_write(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
+    """evaluate_run, then its JSON and CSV into RUN/evaluations/; returns (record, paths)."""
+    logdir = logdir or default_logdir(explicit)
+    record = evaluate_run(explicit, logdir, options, checkpoint, log)
+    paths = write_results(results_folder(logdir), record, [flat_row(record)])
+    return record, paths
+
+
+def gather_compare_runs(argv: list[str]) -> list[str]:
+    """Rewrites `--compare RUN1 RUN2 ...` (space-separated, as users type it) into
+    `--compare=RUN1,RUN2,...` for absl; other arguments are left alone."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--compare":
+            runs, i = [], i + 1
+            while i < len(argv) and not argv[i].startswith("-"):
+                runs.append(argv[i])
+                i += 1
+            out.append("--compare=" + ",".join(runs))
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def check_comparable(logdirs: list[str]) -> None:
+    """DrawError unless every run exists, has a checkpoint, and all model the same dataset
+    and image shape (checked before anything is evaluated)."""
+    seen = {}
+    for logdir in logdirs:
+        run = RunDir(logdir)
+        config, image_shape = run.read()
+        checkpoint_to_load(run)
+        seen[logdir] = (config.dataset, tuple(image_shape))
+    if len(set(seen.values())) > 1:
+        described = ", ".join(f"{k}: {d} {s}" for k, (d, s) in seen.items())
+        raise DrawError(f"--compare needs runs of one dataset; got {described}")
+
+
+def compare_runs(explicit: dict, logdirs: list[str], options: Options, log=print):
+    """Evaluates each run (writing its own result files) and writes one table of all of
+    them into <common parent>/comparisons/; returns (records, paths of the table)."""
+    options.validate()
+    check_comparable(logdirs)
+    records = [evaluate_and_write(explicit, d, options, log=log)[0] for d in logdirs]
+    folder = os.path.join(os.path.commonpath([os.path.abspath(d) for d in logdirs]), "comparisons")
+    if len(logdirs) == 1:
+        folder = os.path.join(os.path.dirname(os.path.abspath(logdirs[0])), "comparisons")
+    record = {"runs": records, "created": records[-1]["created"], "seed": options.seed}
+    return records, write_results(folder, record, [flat_row(r) for r in records])

@@ -1,7 +1,9 @@
-"""Pictures of a DRAW's images: PNG grids, canvas animations and glimpse boxes (Pillow).
+"""Pictures of a DRAW's images: grids, PNG and GIF savers, canvas animations, glimpse boxes
+and the learned convolution kernels of Models I-III (NumPy and Pillow).
 
 Images come in as float `[n, H, W, C]` in [0, 1]; one channel gives a grey ("L") picture,
-three an "RGB" one. Grids are `draw.images.image_grid` (1 pixel of grey between images).
+three an "RGB" one. Grids are `image_grid` (1 pixel of grey between images; TensorBoard's
+summaries use it too).
 An animation has one frame per DRAW step with a bar under the grid that fills up as the
 steps go by (it also keeps consecutive frames distinct, so no GIF encoder merges them).
 """
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from draw.images import image_grid
+from draw.errors import DrawError
 
 PAD = 1  # pixels between images in a grid
 BAR = 2  # height of the animation's progress bar, in grid pixels
@@ -21,6 +23,27 @@ FRAME_MS = 250  # duration of a frame of an animation
 LAST_FRAME_MS = 1500  # the finished canvas stays longer
 READ_COLOUR = (0, 200, 0)
 WRITE_COLOUR = (230, 0, 0)
+
+
+def image_grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.5):
+    """Tiles images into a grid.
+
+    images: `[n, H, W, C]` in [0, 1]. Returns `[rows*(H+pad)-pad, columns*(W+pad)-pad, C]`
+    with rows = ceil(n / columns); missing cells are left at pad_value.
+    """
+    images = np.asarray(images)
+    n, height, width, channels = images.shape
+    rows = -(-n // columns)
+    grid = np.full(
+        (rows * (height + pad) - pad, columns * (width + pad) - pad, channels),
+        pad_value,
+        dtype=images.dtype,
+    )
+    for i in range(n):
+        r, c = divmod(i, columns)
+        top, left = r * (height + pad), c * (width + pad)
+        grid[top : top + height, left : left + width] = images[i]
+    return grid
 
 
 def to_pil(array: np.ndarray, scale: int = 1) -> Image.Image:
@@ -34,7 +57,7 @@ def to_pil(array: np.ndarray, scale: int = 1) -> Image.Image:
 
 
 def grid_picture(images: np.ndarray, columns: int, scale: int = 1) -> Image.Image:
-    """images `[n, H, W, C]` tiled `columns` wide (see draw.images.image_grid)."""
+    """images `[n, H, W, C]` tiled `columns` wide (see image_grid)."""
     return to_pil(image_grid(images, columns, pad=PAD), scale)
 
 
@@ -155,3 +178,41 @@ def save_gif(frames: list[Image.Image], frame_ms: int = FRAME_MS, last_ms: int =
 def save_npy(array: np.ndarray):
     """A saver writing array in NumPy's .npy format."""
     return lambda f: np.save(f, np.asarray(array), allow_pickle=False)
+
+
+def check_has_kernels(config) -> None:
+    """DrawError for a model without convolution layers (--model=draw)."""
+    if config.model == "draw":
+        raise DrawError(
+            "--kernels needs a model with convolution layers (--model=conv_read, supervised "
+            "or conv_encoder); this run is --model=draw"
+        )
+
+
+def first_layer_kernels(model) -> dict[str, np.ndarray]:
+    """{conv block name: kernels `[filters, k, k, C]`} of the model's first conv layers."""
+    check_has_kernels(model.config)
+    return {
+        name: np.transpose(block.first_kernels.numpy(), (3, 0, 1, 2))
+        for name, block in model.conv_blocks().items()
+    }
+
+
+def kernel_picture(kernels: dict[str, np.ndarray], scale: int = 8, pad: int = 1) -> np.ndarray:
+    """One row of kernels per block, each kernel min-max scaled to [0, 1] on its own and
+    enlarged `scale` times (nearest neighbour): `[height, width, C]` float in [0, 1].
+    """
+    rows = []
+    for weights in kernels.values():
+        low = weights.min(axis=(1, 2, 3), keepdims=True)
+        high = weights.max(axis=(1, 2, 3), keepdims=True)
+        unit = (weights - low) / np.maximum(high - low, 1e-12)
+        big = unit.repeat(scale, axis=1).repeat(scale, axis=2)
+        rows.append(image_grid(big, columns=len(big), pad=pad))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=0.5) for r in rows]
+    gap = np.full((scale, width, rows[0].shape[2]), 0.5, dtype=rows[0].dtype)
+    picture = rows[0]
+    for row in rows[1:]:
+        picture = np.concatenate([picture, gap, row], axis=0)
+    return picture

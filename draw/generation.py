@@ -1,27 +1,32 @@
-"""What generate.py makes from a trained DRAW, one function per mode.
+"""What generate.py makes from a trained DRAW: its options, one function per mode, and the
+folder the files go to.
 
-A mode takes a `Context` (the compiled sampler, the request, the test images on demand)
-and returns the files it wants written (`draw.outputs.Output`); it writes nothing itself,
-so that generate.py can check every target before any file is touched. `MODES` maps a
-mode's name (its generate.py flag) to its function: a new mode is a function and a line.
+`Options` defines generate.py's flags (one field each) and validates them. A mode takes a
+`Context` (the compiled sampler, the options, the test images on demand) and returns the
+files it wants written (`Output`); it writes nothing itself, so that `OutputDir.write` can
+check every target before any file is touched. `MODES` maps a mode's name (its flag) to
+its function: a new mode is a function, a line in MODES and a field of Options.
 
-Each mode draws from its own random stream of the request's seed, so a mode's pictures
-depend on the seed alone, not on which other modes ran in the same invocation.
+Each mode draws from its own random stream of the seed, so a mode's pictures depend on
+the seed alone, not on which other modes ran in the same invocation.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import tensorflow as tf
 
 from draw import figures, sampling
+from draw.config import check_choices, option
 from draw.errors import DrawError
-from draw.outputs import Output
+from draw.run_dir import atomic_write
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
 ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
@@ -30,39 +35,48 @@ INTERPOLATE_FROM = ("prior", "data")
 
 
 @dataclass
-class Request:
-    """What the user asked for (generate.py's flags).
+class Options:
+    """generate.py's flags: the modes (any together) and how they sample."""
 
-    num_samples: images per grid (rows * 10 for --interpolate).
-    seed: seed of all the sampling.
-    fix_step: "" (off), "N" (1..T) or "all".
-    interpolate_from: "prior" (endpoints z ~ N(0, I)) or "data" (posterior means of two
-      test images).
-    show_attention: draw the read and write glimpse boxes on the animations.
-    """
+    stochastic: bool = option(False, "Sample images from the prior: z_t ~ N(0, I).")
+    reconstruct: bool = option(False, "Reconstruct test images, with a canvas GIF.")
+    fix_step: str = option(
+        "", "N (1..T) or all: grids whose images share the sample z_N (Figure 1)."
+    )
+    interpolate: bool = option(False, "Lines in latent space, 10 points each (Figure 2).")
+    interpolate_from: str = option(
+        "prior",
+        "Interpolation endpoints: prior (z ~ N(0, I)) or data (posterior means of test images).",
+        choices=INTERPOLATE_FROM,
+    )
+    kernels: bool = option(
+        False, "PNG of the learned first-layer conv kernels (--model other than draw)."
+    )
+    show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
+    num_samples: int = option(100, "Images per grid (rows of 10 for --interpolate).")
+    out_dir: str = option("", "Output folder. Default: RUN/samples.")
+    seed: int = option(0, "Seed of all the sampling.", shared=True)
 
-    num_samples: int = 100
-    seed: int = 0
-    fix_step: str = ""
-    interpolate_from: str = "prior"
-    show_attention: bool = False
+    def modes(self) -> list[str]:
+        """The names of the modes asked for, in MODES' order."""
+        return [name for name in MODES if getattr(self, name)]
 
-
-def check_request(request: Request, config) -> None:
-    """DrawError with one sentence for the first value that cannot work with config."""
-    if request.num_samples <= 0:
-        raise DrawError(f"--num_samples must be positive, got {request.num_samples}")
-    if request.seed < 0:
-        raise DrawError(f"--seed must be non-negative, got {request.seed}")
-    if request.interpolate_from not in INTERPOLATE_FROM:
-        raise DrawError(
-            f"--interpolate_from={request.interpolate_from} is not one of "
-            f"{', '.join(INTERPOLATE_FROM)}"
-        )
-    if request.fix_step:
-        fixed_steps(request.fix_step, config.T)
-    if request.show_attention and not (config.read_attn or config.write_attn):
-        raise DrawError("--show_attention needs a model with read or write attention")
+    def validate(self, config) -> None:
+        """DrawError with one sentence for the first value that cannot work with the
+        trained run's config."""
+        if not self.modes():
+            raise DrawError(f"choose what to generate: --{', --'.join(MODES)}")
+        check_choices(self)
+        if self.num_samples <= 0:
+            raise DrawError(f"--num_samples must be positive, got {self.num_samples}")
+        if self.seed < 0:
+            raise DrawError(f"--seed must be non-negative, got {self.seed}")
+        if self.fix_step:
+            fixed_steps(self.fix_step, config.T)
+        if self.show_attention and not (config.read_attn or config.write_attn):
+            raise DrawError("--show_attention needs a model with read or write attention")
+        if self.kernels:
+            figures.check_has_kernels(config)
 
 
 def fixed_steps(fix_step: str, T: int) -> list[int]:
@@ -83,21 +97,21 @@ class Context:
 
     Args:
       sampler: a draw.sampling.Sampler of the trained model.
-      request: the Request.
+      options: the Options.
       test_images: returns the test split as the model sees it, float `[n, H, W, C]`
         (called only by the modes that need it).
     """
 
-    def __init__(self, sampler, request: Request, test_images: Callable[[], np.ndarray]):
+    def __init__(self, sampler, options: Options, test_images: Callable[[], np.ndarray]):
         self.sampler = sampler
         self.config = sampler.config
-        self.request = request
+        self.options = options
         self._test_images = test_images
         self._cached = None
 
     def generator(self, stream: str) -> tf.random.Generator:
-        """A fresh generator for the named stream of the request's seed."""
-        return sampling.make_generator(self.request.seed, zlib.crc32(stream.encode()))
+        """A fresh generator for the named stream of the seed."""
+        return sampling.named_stream(self.options.seed, stream)
 
     def test_images(self, needed: int) -> np.ndarray:
         if self._cached is None:
@@ -111,10 +125,63 @@ class Context:
             self._cached = images
         if needed > len(self._cached):
             raise DrawError(
-                f"--num_samples={self.request.num_samples} needs {needed} test images, the "
+                f"--num_samples={self.options.num_samples} needs {needed} test images, the "
                 f"test split has {len(self._cached)}"
             )
         return self._cached
+
+
+@dataclass
+class Output:
+    """One file to write: its name in the output folder and a function that writes its
+    bytes to a binary file object."""
+
+    name: str
+    save: Callable[[BinaryIO], None]
+
+
+class OutputDir:
+    """The folder generated files go to: every file is written atomically, and an existing
+    file is replaced only with overwrite.
+
+    Args:
+      path: the folder (created if missing).
+      overwrite: whether an existing file of the same name may be replaced.
+    """
+
+    def __init__(self, path: str, overwrite: bool = False):
+        self.path = path
+        self.overwrite = overwrite
+
+    def check_writable(self) -> None:
+        """Creates the folder and proves it writable; DrawError if it is not."""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise DrawError(f"--out_dir={self.path} cannot be written: {reason}") from None
+
+    def write(self, outputs: list[Output]) -> list[str]:
+        """Writes every output, or none if one would replace a file without overwrite.
+
+        Returns the paths written, in order.
+        """
+        names = [o.name for o in outputs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two outputs share a name: {names}")
+        paths = [os.path.join(self.path, name) for name in names]
+        if not self.overwrite:
+            for path in paths:
+                if os.path.lexists(path):
+                    raise DrawError(
+                        f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
+                    )
+        self.check_writable()
+        for output, path in zip(outputs, paths):
+            atomic_write(path, output.save)
+        return paths
 
 
 def grid_columns(n: int) -> int:
@@ -123,9 +190,9 @@ def grid_columns(n: int) -> int:
 
 
 def _attention_boxes(ctx: Context, outputs: dict, write_offset: int = 0):
-    """The glimpse boxes of outputs' windows, if the request asks for them: read boxes on
+    """The glimpse boxes of outputs' windows, if the options ask for them: read boxes on
     the image at the cell's left, write boxes on the canvas at write_offset."""
-    if not ctx.request.show_attention:
+    if not ctx.options.show_attention:
         return ()
     config, width, boxes = ctx.config, ctx.sampler.model.A, []
     if "read_window" in outputs:
@@ -148,7 +215,7 @@ def _animation(name, steps, columns, boxes) -> Output:
 def stochastic(ctx: Context) -> list[Output]:
     """Images from the prior: the final canvases as a grid, the canvas over the T steps as
     an animation, and the canvases sigmoid(c_t) `[T, n, H, W, C]` and latents as .npy."""
-    config, n = ctx.config, ctx.request.num_samples
+    config, n = ctx.config, ctx.options.num_samples
     z = sampling.prior_latents(ctx.generator("stochastic"), config.T, n, config.z_size)
     out = ctx.sampler.decode(z)
     columns = grid_columns(n)
@@ -166,7 +233,7 @@ def reconstruct(ctx: Context) -> list[Output]:
     """The first n test images, each beside its reconstruction (z_t drawn from the
     posterior), as a grid and as an animation of the canvas with the glimpse boxes (read
     on the image, write on the canvas)."""
-    config, n = ctx.config, ctx.request.num_samples
+    config, n = ctx.config, ctx.options.num_samples
     x = ctx.test_images(n)[:n]
     eps = sampling.prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
     out = ctx.sampler.reconstruct(x, eps)  # z_t = mu_t + sigma_t eps_t, eps_t ~ N(0, I)
@@ -182,8 +249,8 @@ def reconstruct(ctx: Context) -> list[Output]:
 def fix_step(ctx: Context) -> list[Output]:
     """The report's Figure 1: grids of n images sharing the sample z_N, one grid per fixed
     step N (all: N = 1..T in one labelled figure); the latents `[grids, T, n, z]` as .npy."""
-    config, n = ctx.config, ctx.request.num_samples
-    steps = fixed_steps(ctx.request.fix_step, config.T)
+    config, n = ctx.config, ctx.options.num_samples
+    steps = fixed_steps(ctx.options.fix_step, config.T)
     generator = ctx.generator("fix_step")
     z = tf.stack(
         [sampling.fix_step_latents(generator, config.T, n, config.z_size, N) for N in steps]
@@ -210,10 +277,10 @@ def interpolate(ctx: Context) -> list[Output]:
     """The report's Figure 2: rows = ceil(n / 10) lines in latent space, all T steps at
     once, 10 points each; endpoints from the prior, or the posterior means of two test
     images (shown at the row's ends). Also the latents `[T, rows * 10, z]` as .npy."""
-    config, request = ctx.config, ctx.request
-    rows = math.ceil(request.num_samples / INTERPOLATION_COLUMNS)
+    config, options = ctx.config, ctx.options
+    rows = math.ceil(options.num_samples / INTERPOLATION_COLUMNS)
     generator = ctx.generator("interpolate")
-    if request.interpolate_from == "prior":
+    if options.interpolate_from == "prior":
         start, end = (
             sampling.prior_latents(generator, config.T, rows, config.z_size) for _ in range(2)
         )
@@ -225,11 +292,11 @@ def interpolate(ctx: Context) -> list[Output]:
     z = sampling.interpolate_latents(start, end, INTERPOLATION_COLUMNS)
     images = ctx.sampler.decode(z)["canvas"][-1]
     columns = INTERPOLATION_COLUMNS
-    if request.interpolate_from == "data":
+    if options.interpolate_from == "data":
         lines = images.reshape((rows, columns) + images.shape[1:])
         images = np.concatenate([ends[0][:, None], lines, ends[1][:, None]], axis=1)
         images, columns = images.reshape((-1,) + images.shape[2:]), columns + 2
-    name = f"interpolate_{request.interpolate_from}"
+    name = f"interpolate_{options.interpolate_from}"
     return [
         Output(f"{name}.png", figures.save_png(figures.grid_picture(images, columns))),
         Output(f"{name}_z.npy", figures.save_npy(z.numpy())),
@@ -239,10 +306,8 @@ def interpolate(ctx: Context) -> list[Output]:
 def kernels(ctx: Context) -> list[Output]:
     """The learned first-layer convolution kernels of Models I-III (report section 5.1),
     one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
-    from models.kernels import first_layer_kernels, kernel_picture
-
-    blocks = first_layer_kernels(ctx.sampler.model)
-    pictures = [figures.to_pil(kernel_picture({name: k})) for name, k in blocks.items()]
+    blocks = figures.first_layer_kernels(ctx.sampler.model)
+    pictures = [figures.to_pil(figures.kernel_picture({name: k})) for name, k in blocks.items()]
     labels = [f"{name}: first-layer kernels" for name in blocks]
     return [Output("kernels.png", figures.save_png(figures.labelled_panel(pictures, labels, 1)))]
 

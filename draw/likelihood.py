@@ -1,7 +1,10 @@
-"""The importance-sampled estimate of -log p(x) (Burda et al. 2015, "IWAE").
+"""The measures of a trained DRAW, in nats: the test-set bound, the IWAE estimate of
+-log p(x), and the report's nearest-neighbour NLL of generated images.
 
-For an image x and K samples z_k = (z_1k .. z_Tk) from DRAW's sequential posterior
-q(z_t | x, z_<t), each with its own noise eps_tk ~ N(0, I):
+Bound: -log p(x) <= L_x + L_z, one posterior sample per image (`evaluate_bound`).
+
+IWAE (Burda et al. 2015): for an image x and K samples z_k = (z_1k .. z_Tk) from DRAW's
+sequential posterior q(z_t | x, z_<t), each with its own noise eps_tk ~ N(0, I):
 
     log w_k = log p(x | z_k) + sum_t log N(z_tk; 0, I) - sum_t log N(z_tk; mu_tk, sigma_tk^2)
     -log p(x) ~ -(logsumexp_k log w_k - log K)
@@ -11,6 +14,20 @@ this is the single-sample bound L_x + log q - log p, whose expectation is the EL
 L_x + L_z; for K > 1 it is a tighter bound (never above the ELBO on average) that tends to
 -log p(x) as K grows. The K samples of one image are drawn in chunks of at most
 `batch_size` forward passes, so memory stays bounded for any K.
+
+NN-NLL (the report's "negative log-likelihood of generated images", sections 5.1 and 6):
+NOT a likelihood of the model. Generate images stochastically from the prior; for each,
+take its Bernoulli means p = sigmoid(c_T), find the training image y nearest to p in
+Euclidean distance, and score the sample by the Bernoulli negative log-likelihood of y
+under p, summed over pixels:
+
+    NN-NLL(p) = -sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)],  y = argmin_y' ||p - y'||_2
+
+It measures how closely a sample resembles some training image (low = a sharp sample
+close to a training digit), not how probable the test data are under the model; the
+report's tables 6.1 and 6.2 give its mean, standard deviation and maximum over 1000
+samples. The search uses ||p - y||^2 = ||p||^2 - 2 p.y + ||y||^2 with one matrix product
+per block of samples.
 """
 
 from __future__ import annotations
@@ -20,12 +37,51 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 
+from draw import sampling
 from draw.losses import reconstruction_loss
 from draw.progress import Progress
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def evaluate_bound(model, batches, test_fn=None) -> dict:
+    """Mean L_x, L_z and loss (and a variant's metrics) over every image of `batches`
+    ((x, labels) pairs).
+
+    test_fn: a compiled `model.test_step` (compiled here when None).
+    """
+    test_fn = test_fn or tf.function(model.test_step)
+    for metric in model.metrics:
+        metric.reset_state()
+    for batch in batches:
+        test_fn(batch)
+    results = {m.name: float(m.result()) for m in model.metrics}
+    for metric in model.metrics:
+        metric.reset_state()
+    return results
+
+
+def seeded_elbo(model, images, batch_size: int, seed: int, labels=None) -> dict:
+    """The bound L_x + L_z (and its terms), mean nats per image over images `[n, B, A, C]`,
+    with the model's noise stream restarted at seed (one posterior sample per image).
+
+    labels `[n]`: the images' classes, for a variant's own metrics (Model II's L_c and
+    accuracy; reported only when given; "loss" is always the bound L_x + L_z).
+    """
+    started = time.perf_counter()
+    model.noise_seed.state.assign(tf.constant([seed, 0], model.noise_seed.state.dtype))
+    given = labels is not None
+    labels = np.asarray(labels, np.int32) if given else np.zeros(len(images), np.int32)
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+    results = evaluate_bound(model, batches)
+    results["loss"] = results["L_x"] + results["L_z"]
+    if not given:
+        for name in model.variant_metrics:
+            results.pop(name)
+    results.update(num_images=len(images), seconds=time.perf_counter() - started)
+    return results
 
 
 def gaussian_log_density(z, mu=None, log_sigma=None):
@@ -121,4 +177,95 @@ def importance_sampled_nll(
         "num_images": n,
         "num_samples": num_samples,
         "seconds": time.perf_counter() - started,
+    }
+
+
+def nearest_neighbours(queries, references, batch_size: int = 250, log=None):
+    """Index and squared Euclidean distance of each query's nearest reference.
+
+    Args:
+      queries: `[n, D]` float32.
+      references: `[m, D]` float32 (e.g. 60,000 flattened training images).
+      batch_size: queries per matrix product (the product is `[batch_size, m]`).
+
+    Returns (indices `[n]` int64, squared distances `[n]` float32). Ties go to the
+    lowest index.
+    """
+    references = tf.constant(references, tf.float32)
+    ref_norms = tf.reduce_sum(tf.square(references), axis=1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, references.shape[1]], tf.float32)])
+    def search(q):
+        d = (
+            tf.reduce_sum(tf.square(q), axis=1, keepdims=True)
+            - 2.0 * tf.matmul(q, references, transpose_b=True)
+            + ref_norms[tf.newaxis, :]
+        )
+        index = tf.argmin(d, axis=1)
+        return index, tf.maximum(tf.gather(d, index, axis=1, batch_dims=1), 0.0)
+
+    queries = np.asarray(queries, np.float32)
+    indices, distances = [], []
+    progress = Progress("nearest-neighbour search", len(queries), log)
+    for start in range(0, len(queries), batch_size):
+        index, distance = search(tf.constant(queries[start : start + batch_size]))
+        indices.append(index.numpy())
+        distances.append(distance.numpy())
+        progress.update(start + len(index), " samples")
+    return np.concatenate(indices), np.concatenate(distances)
+
+
+def generate_logits(model, num_samples: int, seed: int, batch_size: int = 1000) -> np.ndarray:
+    """Final canvases c_T `[n, B, A, C]` (logits) of num_samples prior samples.
+
+    The latents are those of `generate.py --stochastic --seed=seed` (its "stochastic"
+    stream), so these are the samples that command draws.
+    """
+    config = model.config
+    z = sampling.prior_latents(
+        sampling.named_stream(seed, "stochastic"), config.T, num_samples, config.z_size
+    )
+    return sampling.Sampler(model, batch_size).final_logits(z)
+
+
+def nearest_neighbour_nll(
+    model, train_images, num_samples: int = 1000, seed: int = 0, batch_size: int = 1000, log=None
+) -> dict:
+    """The report's NN-NLL of num_samples generated images (see the module docstring).
+
+    Args:
+      model: a DRAW model.
+      train_images: `[m, B, A, C]` float in [0, 1], the images to search.
+      num_samples: images to generate.
+      seed: seeds the generation (see generate_logits).
+      batch_size: images generated per forward pass.
+
+    Returns a dict: mean, std (population, ddof=0), max, min, median of the per-sample
+    NLL in nats; per_sample `[n]`, neighbour `[n]` (indices into train_images),
+    distance `[n]` (Euclidean); num_samples, seconds (generation and search),
+    search_seconds (the search alone).
+    """
+    started = time.perf_counter()
+    logits = generate_logits(model, num_samples, seed, batch_size)
+    means = expit(logits.astype(np.float64))
+    flat_train = np.asarray(train_images, np.float32).reshape(len(train_images), -1)
+    search_started = time.perf_counter()
+    neighbour, sq_distance = nearest_neighbours(
+        means.reshape(num_samples, -1).astype(np.float32), flat_train, log=log
+    )
+    search_seconds = time.perf_counter() - search_started
+    targets = tf.constant(flat_train[neighbour].reshape(logits.shape), tf.float32)
+    per_sample = reconstruction_loss(targets, tf.constant(logits)).numpy().astype(np.float64)
+    return {
+        "mean": float(per_sample.mean()),
+        "std": float(per_sample.std()),
+        "max": float(per_sample.max()),
+        "min": float(per_sample.min()),
+        "median": float(np.median(per_sample)),
+        "per_sample": per_sample,
+        "neighbour": neighbour,
+        "distance": np.sqrt(sq_distance),
+        "num_samples": num_samples,
+        "seconds": time.perf_counter() - started,
+        "search_seconds": search_seconds,
     }

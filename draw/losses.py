@@ -1,4 +1,4 @@
-"""DRAW's losses per image (DESIGN.md section 3), in nats.
+"""DRAW's losses per image (docs/design.md), in nats.
 
     L_x = sum over pixels of BinaryCrossEntropy(x, sigmoid(c_T))
     L_z = sum_t 0.5 * sum_j (mu_tj^2 + sigma_tj^2 - 2 log sigma_tj - 1)

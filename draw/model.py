@@ -1,6 +1,6 @@
 """The DRAW model (Gregor et al. 2015) as a keras.Model: Eric Jang's draw.py in TF2.
 
-The recurrence is DESIGN.md section 3, in its order and with its names. For t = 1..T:
+The recurrence of docs/design.md, in its order and with its names. For t = 1..T:
 
     x_hat   = x - sigmoid(c_{t-1})
     r_t     = read(x, x_hat, h_dec_{t-1})
@@ -49,8 +49,8 @@ def _geometry(window):
     return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
 
 
-# Up to this many steps the recurrence is unrolled in Python (a little faster per
-# iteration); beyond it, a tf.while_loop keeps tracing time flat in T (bench/: README).
+# Up to this many steps the recurrence is unrolled in Python; beyond it, a tf.while_loop
+# keeps tracing time flat in T (bench/README.md: paper_mnist's first step, T=64, 3.4 s).
 UNROLL_MAX_T = 16
 
 
@@ -119,6 +119,12 @@ class DRAW(keras.Model):
     @property
     def metrics(self):
         return [self.loss_tracker, self.lx_tracker, self.lz_tracker]
+
+    @property
+    def variant_metrics(self) -> list[str]:
+        """The names of the metrics a variant adds to loss, L_x and L_z (Model II: L_c,
+        accuracy), for progress lines and result files."""
+        return [m.name for m in self.metrics[3:]]
 
     def build(self, input_shape=None):
         """Creates the layers' weights with one step of the recurrence on zeros (the order,
@@ -200,9 +206,7 @@ class DRAW(keras.Model):
     def call(self, x, noise=None, training=False):
         """Runs the T steps of encoder and decoder on a batch of images.
 
-        Each layer is called on its own inputs, as in Eric Jang's draw.py: on this
-        project's CPU, fusing the products that share an input into fewer, wider matmuls
-        measured slower, not faster (README, Performance).
+        Each layer is called on its own inputs, as in Eric Jang's draw.py.
 
         Args:
           x: `[batch, B, A, C]` float32 in [0, 1].

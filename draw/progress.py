@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 
 
+def print_now(message: str) -> None:
+    """Progress lines appear at once, also when stdout is a file or a pipe."""
+    print(message, flush=True)
+
+
 def format_duration(seconds: float) -> str:
     """`1h05m` or `3m07s`."""
     minutes, seconds = divmod(int(seconds), 60)

@@ -19,27 +19,42 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 import tensorflow as tf
 
 from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError, first_line
-from draw.outputs import atomic_write
+from models import build_model
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes data to path atomically (draw.outputs.atomic_write: a temporary file, fsync,
-    rename); an OSError (disk full, read-only folder) is a DrawError naming path, and the
-    old file stays whole."""
+def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> None:
+    """Writes path through a temporary file in the same folder, fsync and a rename, so a
+    reader (or a crash) sees either the old file or the whole new one.
+
+    data: text, bytes, or a function that writes the bytes to a binary file object.
+    An OSError (disk full, read-only folder) is a DrawError naming path; the old file
+    stays whole.
+    """
+    if isinstance(data, str):
+        data = data.encode()
+    save = (lambda f: f.write(data)) if isinstance(data, bytes) else data
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = None
     try:
-        atomic_write(path, lambda f: f.write(data))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
+        with os.fdopen(fd, "wb") as f:
+            save(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
     except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes text to path atomically (see atomic_write_bytes)."""
-    atomic_write_bytes(path, text.encode())
+        raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def default_logdir(explicit: dict) -> str:
@@ -84,10 +99,15 @@ class RunDir:
                 f"cannot create the run directory {self.path}: {e.strerror or e}"
             ) from None
         stored = {"config": json.loads(config.to_json()), "image_shape": list(image_shape)}
-        atomic_write_text(self.config_path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        atomic_write(self.config_path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
 
     def has_checkpoints(self) -> bool:
         return os.path.isfile(os.path.join(self.checkpoint_dir, "checkpoint"))
+
+    def latest_step(self) -> int:
+        """The step of the newest checkpoint the list names (0 when there is none)."""
+        paths = listed_checkpoints(self.checkpoint_dir)
+        return checkpoint_step(paths[-1]) or 0 if paths else 0
 
     def clear(self) -> None:
         """Deletes the run (config.json, checkpoints/, train/, test/) for --overwrite; other
@@ -158,9 +178,11 @@ def restore(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -
         raise DrawError(f"cannot restore checkpoint {path}: {first_line(e)}") from None
 
 
-def _number(path: str) -> int:
+def checkpoint_step(path: str) -> int | None:
+    """The training step a checkpoint was saved at, from its name `ckpt-<step>` (the
+    Trainer numbers its checkpoints by step); None for a name without a number."""
     match = re.search(r"-(\d+)$", path)
-    return int(match.group(1)) if match else -1
+    return int(match.group(1)) if match else None
 
 
 def listed_checkpoints(directory: str, restore_from_previous: bool = False) -> list[str]:
@@ -185,7 +207,10 @@ def listed_checkpoints(directory: str, restore_from_previous: bool = False) -> l
             "restores the newest checkpoint file in its folder that reads"
         )
     indexes = glob.glob(os.path.join(glob.escape(directory), "ckpt-*.index"))
-    return sorted((index[: -len(".index")] for index in indexes), key=_number)
+    paths = (index[: -len(".index")] for index in indexes)
+    return sorted(
+        paths, key=lambda path: -1 if checkpoint_step(path) is None else checkpoint_step(path)
+    )
 
 
 def restore_newest(checkpoint, paths, restore_from_previous=False, log=print, partial=False):
@@ -227,8 +252,6 @@ def load_trained_model(
 
     Returns (config, model, checkpoint path).
     """
-    from models import build_model
-
     config, run, image_shape = resolve_config(explicit, logdir)
     model = build_model(config, image_shape)
     checkpoint = tf.train.Checkpoint(model=model)

@@ -2,15 +2,18 @@
 
 Latents are `[T, n, z_size]`: step t's sample for each of n images. The builders below
 draw them from a `tf.random.Generator` owned by the caller (so a seed gives the same
-latents in every process, whatever the model's training noise state), and `Sampler` turns
-latents (or test images) into canvases with compiled, batched functions.
+latents in every process, whatever the model's training noise state), and `Sampler`, the
+one compiled decoder, turns latents (or test images) into canvases in chunks of a bounded
+number of images.
 
-- `prior_latents`: z_t ~ N(0, I) at every step (stochastic generation, DESIGN.md 3).
+- `prior_latents`: z_t ~ N(0, I) at every step (stochastic generation).
 - `fix_step_latents`: the report's Figure 1, z_N shared by all n images.
 - `interpolate_latents`: the report's Figure 2, lines between two latents of all T steps.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +29,12 @@ def make_generator(seed: int, stream: int = 0) -> tf.random.Generator:
     return tf.random.Generator.from_key_counter(key=seed, counter=[0, stream], alg="philox")
 
 
+def named_stream(seed: int, name: str) -> tf.random.Generator:
+    """The generator of the stream called name (e.g. "stochastic") of seed: a mode of
+    generate.py draws from its own stream, so its pictures depend on the seed alone."""
+    return make_generator(seed, zlib.crc32(name.encode()))
+
+
 def prior_latents(generator: tf.random.Generator, T: int, n: int, z_size: int) -> tf.Tensor:
     """z_t ~ N(0, I) for every step and image: `[T, n, z_size]`."""
     return generator.normal([T, n, z_size])
@@ -36,19 +45,9 @@ def fix_step_latents(
 ) -> tf.Tensor:
     """Prior latents `[T, n, z_size]` whose step `step` (1-based) is one sample shared by
     all n images, while every other step varies from image to image."""
-    if not 1 <= step <= T:
-        raise DrawError(f"--fix_step={step} is outside 1..T={T}")
     z = prior_latents(generator, T, n, z_size)
     shared = tf.broadcast_to(generator.normal([1, 1, z_size]), [1, n, z_size])
     return tf.concat([z[: step - 1], shared, z[step:]], axis=0)
-
-
-def fix_every_step_latents(
-    generator: tf.random.Generator, T: int, n: int, z_size: int
-) -> tf.Tensor:
-    """`fix_step_latents` for N = 1..T in turn: `[T (grids), T (steps), n, z_size]`,
-    grid k (0-based) having step k+1 fixed."""
-    return tf.stack([fix_step_latents(generator, T, n, z_size, N) for N in range(1, T + 1)])
 
 
 def interpolate_latents(start: tf.Tensor, end: tf.Tensor, columns: int) -> tf.Tensor:
@@ -70,11 +69,11 @@ def interpolate_latents(start: tf.Tensor, end: tf.Tensor, columns: int) -> tf.Te
 
 
 class Sampler:
-    """Compiled, batched decoding and reconstruction with a trained model.
+    """The compiled decoder and encoder-decoder of a trained model, run in chunks.
 
     Args:
       model: a DRAW (draw.model.DRAW) with its weights.
-      batch: images per call of the compiled functions.
+      batch: images per call of the compiled functions (bounds the memory).
     """
 
     def __init__(self, model, batch: int = DECODE_BATCH):
@@ -83,33 +82,24 @@ class Sampler:
         self.batch = batch
         T, z_size = self.config.T, self.config.z_size
         image = [None, model.B, model.A, model.C]
-        self._decode = tf.function(
-            self._decode_images, input_signature=[tf.TensorSpec([T, None, z_size])]
+        self._generate = tf.function(
+            lambda z: model.generate(z=z), input_signature=[tf.TensorSpec([T, None, z_size])]
         )
-        self._reconstruct = tf.function(
-            self._reconstruct_images,
+        self._posterior = tf.function(
+            lambda x, noise: model(x, noise=noise),
             input_signature=[tf.TensorSpec(image), tf.TensorSpec([T, None, z_size])],
         )
 
-    def _decode_images(self, z):
-        outputs = self.model.generate(z=z)
-        outputs["canvas"] = tf.sigmoid(outputs["canvas"])
-        return outputs
-
-    def _reconstruct_images(self, x, noise):
-        outputs = self.model(x, noise=noise)
-        outputs["canvas"] = tf.sigmoid(outputs["canvas"])
-        return outputs
-
-    def _batched(self, fn, *inputs, axes):
-        """Runs fn over chunks of `self.batch` images along each input's axis in `axes`
-        and concatenates its outputs along their image axis (1)."""
+    def _batched(self, fn, *inputs, axes, keep):
+        """Runs fn over chunks of `self.batch` images along each input's axis in `axes`,
+        keeps `keep(outputs)` of each chunk (a dict of `[T, chunk, ...]` tensors) and
+        concatenates them along their image axis (1)."""
         n = inputs[0].shape[axes[0]]
         parts = []
         for start in range(0, n, self.batch):
             part = slice(start, start + self.batch)
             chunk = [v[(slice(None),) * a + (part,)] for v, a in zip(inputs, axes)]
-            parts.append({k: v.numpy() for k, v in fn(*chunk).items()})
+            parts.append({k: v.numpy() for k, v in keep(fn(*chunk)).items()})
         return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
 
     def decode(self, z) -> dict:
@@ -118,7 +108,14 @@ class Sampler:
         Returns numpy: canvas `[T, n, H, W, C]` images sigmoid(c_t) in [0, 1], z, and
         write_window `[T, n, 3]` (gx, gy, delta) with write attention.
         """
-        return self._batched(self._decode, tf.convert_to_tensor(z, tf.float32), axes=[1])
+        z = tf.convert_to_tensor(z, tf.float32)
+        return self._batched(self._generate, z, axes=[1], keep=_as_images)
+
+    def final_logits(self, z) -> np.ndarray:
+        """The final canvases c_T `[n, H, W, C]` (logits) of latents `[T, n, z_size]`."""
+        z = tf.convert_to_tensor(z, tf.float32)
+        keep = lambda outputs: {"logits": outputs["canvas"][-1:]}  # noqa: E731
+        return self._batched(self._generate, z, axes=[1], keep=keep)["logits"][0]
 
     def reconstruct(self, x, noise) -> dict:
         """Runs the encoder and decoder on images x `[n, H, W, C]` in [0, 1].
@@ -130,10 +127,15 @@ class Sampler:
         """
         x = tf.convert_to_tensor(x, tf.float32)
         noise = tf.convert_to_tensor(noise, tf.float32)
-        return self._batched(self._reconstruct, x, noise, axes=[0, 1])
+        return self._batched(self._posterior, x, noise, axes=[0, 1], keep=_as_images)
 
     def posterior_means(self, x) -> np.ndarray:
         """The latents `[T, n, z_size]` of images x on the posterior-mean path: every
         z_t = mu_t, each step's mean given the means of the steps before it."""
         zeros = tf.zeros([self.config.T, len(x), self.config.z_size])
         return self.reconstruct(x, noise=zeros)["z"]
+
+
+def _as_images(outputs: dict) -> dict:
+    """The model's outputs with the canvases as images sigmoid(c_t) in [0, 1]."""
+    return {**outputs, "canvas": tf.sigmoid(outputs["canvas"])}

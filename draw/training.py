@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
+import threading
 import time
 
 import keras
@@ -27,11 +29,10 @@ import tensorflow as tf
 from data import pipeline
 from draw import distribute
 from draw.errors import DrawError, Interrupted, first_line
-from draw.evaluation import evaluate_bound
-from draw.images import image_grid
-from draw.progress import format_duration as _format_duration
+from draw.figures import image_grid
+from draw.likelihood import evaluate_bound
+from draw.progress import format_duration, print_now
 from draw.run_dir import RunDir, listed_checkpoints, restore_newest
-from draw.stop_signals import StopSignals
 from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
@@ -49,14 +50,9 @@ def make_optimizer(config) -> keras.optimizers.Optimizer:
     )
 
 
-def print_now(message: str) -> None:
-    """Progress lines appear at once, also when stdout is a file or a pipe."""
-    print(message, flush=True)
-
-
-def _extra_metrics(values: dict) -> str:
+def _extra_metrics(values: dict, names: list[str]) -> str:
     """A variant's own metrics (Model II: L_c, accuracy) for the progress lines."""
-    extra = [f"{name} {values[name]:.3f}" for name in ("L_c", "accuracy") if name in values]
+    extra = [f"{name} {values[name]:.3f}" for name in names if name in values]
     return "  " + "  ".join(extra) if extra else ""
 
 
@@ -231,7 +227,7 @@ class Trainer:
         self.log(
             f"test-set bound at step {int(self.step)} ({len(self.data.test_images)} images): "
             f"L_x + L_z = {results['L_x'] + results['L_z']:.2f} nats (L_x {results['L_x']:.2f}, "
-            f"L_z {results['L_z']:.2f}){_extra_metrics(results)}"
+            f"L_z {results['L_z']:.2f}){_extra_metrics(results, self.model.variant_metrics)}"
         )
         return results
 
@@ -290,12 +286,12 @@ class Trainer:
         for metric in self.model.metrics:
             metric.reset_state()
         remaining = (self.config.train_iters - step) * self.config.batch_size
-        eta = _format_duration(remaining / images_per_second) if images_per_second else "?"
+        eta = format_duration(remaining / images_per_second) if images_per_second else "?"
         self.log(
             f"step {step:>7d}/{self.config.train_iters}  loss {values['loss']:8.2f}  "
             f"L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}  "
             f"grad {values['grad_norm']:8.2f}  {images_per_second:6.0f} img/s  "
-            f"eta {eta}{_extra_metrics(values)}"
+            f"eta {eta}{_extra_metrics(values, self.model.variant_metrics)}"
             + (f"  skipped {self.skipped}" if self.skipped else "")
         )
         with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
@@ -318,3 +314,51 @@ class Trainer:
         with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
             tf.summary.image("reconstructions", image_grid(side_by_side, 8)[np.newaxis])
             tf.summary.image("samples", image_grid(samples, 8)[np.newaxis])
+
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM as requests to stop training at the next step boundary.
+
+        with StopSignals() as stop:
+            for batch in batches:
+                if stop.received:
+                    save(); raise Interrupted(...)
+                step(batch)
+
+    Inside the block, the first SIGINT (Ctrl-C) or SIGTERM (kill, a job scheduler's
+    pre-emption) only records its number in `stop.received`, so the step under way finishes
+    and the loop can save a checkpoint; it also restores the previous handlers, so a second
+    signal acts as usual (KeyboardInterrupt, termination). A signal the process ignores
+    (e.g. SIGINT in a background job of a script) stays ignored. Outside the main thread,
+    where Python cannot install handlers, the block changes nothing.
+    """
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received).name if self.received else ""
+
+    def _handle(self, signum, frame):
+        self.received = signum
+        self._restore()
+
+    def _restore(self):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in SIGNALS:
+                if signal.getsignal(signum) != signal.SIG_IGN:  # ignored stays ignored
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._restore()

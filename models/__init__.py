@@ -7,35 +7,29 @@
 
 from __future__ import annotations
 
+from draw.errors import DrawError
+from draw.model import DRAW
+from models.conv_encoder import ConvEncoderDRAW
+from models.conv_read import ConvReadDRAW
+from models.supervised import NUM_CLASSES, SupervisedDRAW
 
-def model_class(name: str):
-    """The keras.Model subclass of --model=name. (Imports are local so that importing the
-    package, e.g. by `python -m models.reproduce`, does not import TensorFlow noisily.)"""
-    from draw.model import DRAW
-    from models.conv_encoder import ConvEncoderDRAW
-    from models.conv_read import ConvReadDRAW
-    from models.supervised import SupervisedDRAW
-
-    return {
-        "draw": DRAW,
-        "conv_read": ConvReadDRAW,
-        "supervised": SupervisedDRAW,
-        "conv_encoder": ConvEncoderDRAW,
-    }[name]
+MODELS = {
+    "draw": DRAW,
+    "conv_read": ConvReadDRAW,
+    "supervised": SupervisedDRAW,
+    "conv_encoder": ConvEncoderDRAW,
+}
 
 
 def build_model(config, image_shape):
     """The model of config for images of `image_shape` (H, W, C), with its weights created."""
-    model = model_class(config.model)(config, image_shape, name="draw")
+    model = MODELS[config.model](config, image_shape, name="draw")
     model.build_variables()
     return model
 
 
 def check_data(config, data) -> None:
     """DrawError when the data cannot serve config's model (Model II needs digit labels)."""
-    from draw.errors import DrawError
-    from models.supervised import NUM_CLASSES
-
     if config.model != "supervised":
         return
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):

@@ -1,4 +1,4 @@
-"""Convolution and deconvolution building blocks of the report's Models I-III (section 5.1).
+"""The convolution block of the report's Models I-III (section 5.1).
 
 Images inside DRAW are channels-first `[batch, C, B, A]`; TensorFlow's CPU convolutions
 want channels-last, so the blocks take channels-first images and transpose once.
@@ -49,33 +49,3 @@ class ConvFeatures(keras.layers.Layer):
     def first_kernels(self):
         """The first layer's kernels `[kernel, kernel, C, filters[0]]` (for plots)."""
         return self.convs[0].kernel
-
-
-class DeconvImage(keras.layers.Layer):
-    """Transposed convolutions from feature maps back to an image (the report's
-    deconvolution wrapper), the mirror of ConvFeatures.
-
-    Args:
-      filters: filters of the hidden transposed layers (ReLU, each upsampling by stride);
-        a last linear layer of stride 1 gives `channels` maps.
-
-    call: `[batch, h, w, f]` -> `[batch, channels, h * stride^L, w * stride^L]` (L hidden
-    layers), channels-first like DRAW's canvas.
-    """
-
-    def __init__(self, filters, channels, kernel, stride, **kwargs):
-        super().__init__(**kwargs)
-        for i, f in enumerate(filters):  # attributes, as in ConvFeatures
-            deconv = keras.layers.Conv2DTranspose(
-                f, kernel, strides=stride, padding="same", activation="relu", name=f"deconv{i + 1}"
-            )
-            setattr(self, f"deconv{i + 1}", deconv)
-        self.num_layers = len(filters)
-        self.to_image = keras.layers.Conv2DTranspose(
-            channels, kernel, padding="same", name="to_image"
-        )
-
-    def call(self, maps):
-        for i in range(self.num_layers):
-            maps = getattr(self, f"deconv{i + 1}")(maps)
-        return tf.transpose(self.to_image(maps), [0, 3, 1, 2])

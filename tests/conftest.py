@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from data.base import ImageData  # noqa: E402
+from data import ImageData  # noqa: E402
 from draw.config import make_config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +51,7 @@ def tiny_image_data():
     """200 training and 50 test bar images, 12x12x1, two classes."""
     train_images, train_labels = bar_images(200, seed=0)
     test_images, test_labels = bar_images(50, seed=1)
-    return ImageData("bars", train_images, train_labels, test_images, test_labels, 2, "test")
+    return ImageData("bars", train_images, train_labels, test_images, test_labels, "test")
 
 
 @pytest.fixture

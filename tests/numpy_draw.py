@@ -1,4 +1,4 @@
-"""An independent NumPy implementation of DESIGN.md section 3, written from the equations
+"""An independent NumPy implementation of docs/design.md, written from the equations
 with explicit loops, used to check the TensorFlow code (float64 throughout)."""
 
 import numpy as np

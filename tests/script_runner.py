@@ -11,8 +11,7 @@ import importlib
 import sys
 
 from draw import cli
-from draw.config import make_config
-from draw.flags import FLAGS, define_flags, explicit_config_values
+from draw.config import FLAGS, define_flags, explicit_config_values, make_config
 
 
 def _script(name):

@@ -1,4 +1,4 @@
-"""The filterbank, read and write against tests/numpy_draw.py (DESIGN.md section 3)."""
+"""The filterbank, read and write against tests/numpy_draw.py (docs/design.md)."""
 
 import numpy as np
 import pytest

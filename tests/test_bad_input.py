@@ -106,6 +106,7 @@ GENERATE_ROWS = [
     ("intact", ["--stochastic", "--T=abc"], ["--T=abc"]),
     ("intact", ["--stochastic", "--no_such_flag"], ["no_such_flag"]),
     ("intact", [], ["choose what to generate"]),
+    ("intact", ["--interpolate", "--interpolate_from=noise"], ["--interpolate_from=noise"]),
     ("intact", ["--stochastic", "--T=5"], ["--T=5", "T=2"]),
     ("intact", ["--stochastic", "--out_dir={tmp}/file/out"], ["cannot be written"]),
     ("intact", ["--stochastic", "--checkpoint={run}/checkpoints/ckpt-99"], ["ckpt-99"]),

@@ -3,9 +3,8 @@
 import pytest
 from absl import flags
 
-from draw.config import DrawConfig, make_config
+from draw.config import DrawConfig, define_flags, explicit_config_values, make_config
 from draw.errors import DrawError
-from draw.flags import define_flags, explicit_config_values
 from draw.run_dir import RunDir, resolve_config
 
 

@@ -16,15 +16,17 @@ from scipy.stats import norm
 from draw import sampling
 from draw.config import DrawConfig, make_config
 from draw.errors import DrawError
+from draw.evaluation import check_comparable, config_summary, write_results
 from draw.likelihood import (
     gaussian_log_density,
+    generate_logits,
     importance_sampled_nll,
     iwae_nll,
     log_importance_weights,
+    nearest_neighbour_nll,
+    nearest_neighbours,
+    seeded_elbo,
 )
-from draw.nn_nll import generate_logits, nearest_neighbour_nll, nearest_neighbours
-from draw.results import write_results
-from draw.run_evaluation import check_comparable, config_summary, seeded_elbo
 from models import build_model
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
@@ -227,8 +229,8 @@ def test_compare_refuses_runs_of_different_datasets(monkeypatch):
         def read(self):
             return stored[self.path]
 
-    monkeypatch.setattr("draw.run_evaluation.RunDir", FakeRun)
-    monkeypatch.setattr("draw.run_evaluation.checkpoint_to_load", lambda run: "ckpt-1")
+    monkeypatch.setattr("draw.evaluation.RunDir", FakeRun)
+    monkeypatch.setattr("draw.evaluation.checkpoint_to_load", lambda run: "ckpt-1")
     check_comparable(["a", "a"])
     with pytest.raises(DrawError, match="one dataset"):
         check_comparable(["a", "b"])

@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 from draw.errors import DrawError
+from draw.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
 from draw.run_dir import RunDir
-from draw.run_evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
 from models import build_model
 from tests.conftest import tiny_config
 from tests.test_cli import assert_one_line_error, checksums, run_script

@@ -14,8 +14,7 @@ import tensorflow as tf
 from data import pipeline
 from draw.errors import DrawError, Interrupted
 from draw.run_dir import RunDir, listed_checkpoints, load_trained_model
-from draw.stop_signals import StopSignals
-from draw.training import Trainer
+from draw.training import StopSignals, Trainer
 from tests.conftest import TINY_TRAIN_FLAGS, tiny_config
 from tests.script_runner import run_in_process
 from tests.test_bad_input import _truncate

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data import mnist
-from data.base import ImageData
+from data import ImageData, mnist
 from draw.config import DrawConfig
 from draw.errors import DrawError
 from draw.run_dir import RunDir, restore
@@ -142,7 +141,7 @@ def tiny_run(tmp_path_factory):
     images = np.zeros((40, 12, 12, 1), np.uint8)
     images[:, 4:8, 4:8] = 255
     labels = np.zeros(40, np.int32)
-    data = ImageData("bars", images, labels, images[:20], labels[:20], 2, "test")
+    data = ImageData("bars", images, labels, images[:20], labels[:20], "test")
     path = str(tmp_path_factory.mktemp("fuzz") / "run")
     config = tiny_config(train_iters=2, checkpoint_every=2, log_every=2, image_every=100)
     trainer = Trainer(config, RunDir(path), data, log=lambda *_: None)

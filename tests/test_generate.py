@@ -1,4 +1,4 @@
-"""generate.py and its library (draw.sampling, draw.figures, draw.outputs, draw.generation)
+"""generate.py and its library (draw.sampling, draw.figures, draw.generation)
 on a tiny model trained for a few steps here."""
 
 import os
@@ -9,11 +9,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from data.base import ImageData
+from data import ImageData
 from draw import figures, generation, sampling
+from draw.config import FLAGS, define_flags
 from draw.errors import DrawError
-from draw.flags import FLAGS, define_flags
-from draw.outputs import Output, OutputDir
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
 from models import build_model
@@ -33,7 +32,7 @@ def run(tmp_path_factory):
     """A run directory with a tiny model trained for 10 steps on bar images."""
     train_images, train_labels = bar_images(200, seed=0)
     test_images, test_labels = bar_images(50, seed=1)
-    data = ImageData("bars", train_images, train_labels, test_images, test_labels, 2, "test")
+    data = ImageData("bars", train_images, train_labels, test_images, test_labels, "test")
     config = tiny_config(train_iters=10)
     run = RunDir(str(tmp_path_factory.mktemp("generate") / "run"))
     Trainer(config, run, data, log=lambda *_: None).train()
@@ -48,11 +47,11 @@ def sampler(run):
 
 def _context(sampler, run, **request):
     images = run[1].test_images.astype(np.float32) / 255.0
-    return generation.Context(sampler, generation.Request(**request), lambda: images)
+    return generation.Context(sampler, generation.Options(**request), lambda: images)
 
 
 def _write(context, mode, folder):
-    return OutputDir(str(folder)).write(generation.MODES[mode](context))
+    return generation.OutputDir(str(folder)).write(generation.MODES[mode](context))
 
 
 # Latents.
@@ -122,7 +121,7 @@ def test_same_seed_same_latents_other_seed_or_stream_other_latents():
 
 
 def numpy_decode(weights, config, z, image_shape):
-    """Stochastic generation from DESIGN.md section 3 in NumPy: sigmoid(c_t), `[T, n, B, A, C]`."""
+    """Stochastic generation of docs/design.md in NumPy: sigmoid(c_t), `[T, n, B, A, C]`."""
     W = {k.split("/", 1)[1]: np.asarray(v, np.float64) for k, v in weights.items()}
     B, A, C = image_shape
     n = z.shape[1]
@@ -307,12 +306,12 @@ def test_interpolate_writes_rows_of_ten(sampler, run, tmp_path, source, columns)
 
 def test_existing_file_is_not_replaced_and_nothing_is_written(tmp_path):
     (tmp_path / "b.png").write_bytes(b"keep me")
-    outputs = [Output(name, lambda f: f.write(b"new")) for name in ("a.png", "b.png")]
+    outputs = [generation.Output(name, lambda f: f.write(b"new")) for name in ("a.png", "b.png")]
     with pytest.raises(DrawError, match="b.png exists"):
-        OutputDir(str(tmp_path)).write(outputs)
+        generation.OutputDir(str(tmp_path)).write(outputs)
     assert sorted(os.listdir(tmp_path)) == ["b.png"]
     assert (tmp_path / "b.png").read_bytes() == b"keep me"
-    OutputDir(str(tmp_path), overwrite=True).write(outputs)
+    generation.OutputDir(str(tmp_path), overwrite=True).write(outputs)
     assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]  # no temporary files left
     assert (tmp_path / "b.png").read_bytes() == b"new"
 
@@ -325,14 +324,16 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(DrawError, match="No space left"):
-        OutputDir(str(tmp_path), overwrite=True).write([Output("a.npy", broken)])
+        generation.OutputDir(str(tmp_path), overwrite=True).write(
+            [generation.Output("a.npy", broken)]
+        )
     assert os.listdir(tmp_path) == ["a.npy"] and (tmp_path / "a.npy").read_bytes() == b"old"
 
 
 def test_out_dir_that_cannot_be_written_is_an_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DrawError, match="cannot be written"):
-        OutputDir(str(tmp_path / "file" / "samples")).check_writable()
+        generation.OutputDir(str(tmp_path / "file" / "samples")).check_writable()
 
 
 # generate.py itself.
@@ -400,7 +401,6 @@ def test_default_out_dir_is_inside_the_run_and_is_never_overwritten(run, tmp_pat
         (["--stochastic", "--num_samples=0"], "--num_samples must be positive"),
         (["--stochastic", "--num_samples=-3"], "--num_samples must be positive"),
         (["--stochastic", "--seed=-1"], "--seed must be non-negative"),
-        (["--interpolate", "--interpolate_from=noise"], "--interpolate_from=noise"),
         (["--num_samples=5"], "choose what to generate"),
         (["--stochastic", "--T=4"], "--T=4 contradicts"),
         (["--reconstruct"], "test images are (28, 28, 1), the model was trained on (12, 12, 1)"),

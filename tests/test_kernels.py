@@ -9,9 +9,9 @@ from PIL import Image
 
 from draw.config import make_config
 from draw.errors import DrawError
+from draw.figures import first_layer_kernels, kernel_picture
 from draw.run_dir import RunDir
 from models import build_model
-from models.kernels import first_layer_kernels, kernel_picture
 from tests.conftest import tiny_config
 from tests.test_cli import checksums
 from tests.test_generate import _generate

@@ -9,11 +9,10 @@ import sys
 import pytest
 from absl import flags
 
-from draw.config import make_config
-from draw.flags import define_flags, explicit_config_values
-from models import report_tables
-from models.evaluation_record import figures_of
-from models.reproduce import checkpoint_step
+from bench import report_tables
+from bench.report_tables import figures_of
+from draw.config import define_flags, explicit_config_values, make_config
+from draw.run_dir import RunDir
 from tests.conftest import REPO
 from tests.test_cli import assert_one_line_error
 
@@ -66,13 +65,13 @@ def test_tables_carry_the_reports_numbers_and_mark_rows_not_run():
     assert report_tables.ordering(records, "nn_nll_mean") == ["DRAW (Attention)"]
 
 
-def test_checkpoint_step_reads_the_managers_file(tmp_path):
-    assert checkpoint_step(str(tmp_path)) == 0
+def test_latest_step_reads_the_managers_file(tmp_path):
+    assert RunDir(str(tmp_path)).latest_step() == 0
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "checkpoint").write_text(
         'model_checkpoint_path: "ckpt-600"\nall_model_checkpoint_paths: "ckpt-450"\n'
     )
-    assert checkpoint_step(str(tmp_path)) == 600
+    assert RunDir(str(tmp_path)).latest_step() == 600
 
 
 @pytest.mark.parametrize(
@@ -86,7 +85,7 @@ def test_checkpoint_step_reads_the_managers_file(tmp_path):
 )
 def test_bad_reproduction_flags_are_one_line_errors(tmp_path, args, fragment):
     result = subprocess.run(
-        [sys.executable, "-m", "models.reproduce", f"--out={tmp_path}/out", *args],
+        [sys.executable, "-m", "bench.reproduce", f"--out={tmp_path}/out", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,10 +1,11 @@
-"""The intra-op thread choice of --intra_op_threads (draw.threads)."""
+"""The intra-op thread choice of --intra_op_threads (draw.distribute)."""
 
 import pytest
 
 from draw.config import make_config
+from draw.distribute import AUTO_THREADS as AUTO
+from draw.distribute import intra_op_threads_for
 from draw.errors import DrawError
-from draw.threads import AUTO, intra_op_threads_for
 
 
 @pytest.mark.parametrize("preset", ["jang", "paper_mnist"])
@@ -35,7 +36,8 @@ def test_a_negative_count_other_than_auto_is_refused():
 def test_configure_after_the_runtime_started_keeps_the_count_in_force():
     import tensorflow as tf
 
-    from draw.threads import configure, in_force
+    from draw.distribute import configure_threads as configure
+    from draw.distribute import threads_in_force as in_force
 
     tf.constant(1.0) + 1.0  # the runtime is running in the test process
     current = in_force()

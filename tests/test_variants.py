@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.base import ImageData
+from data import ImageData
 from draw.config import make_config
 from draw.errors import DrawError
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer, make_optimizer
 from models import build_model, check_data
-from models.blocks import ConvFeatures, DeconvImage
+from models.blocks import ConvFeatures
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
 from tests.test_cli import assert_one_line_error, run_script
@@ -204,12 +204,6 @@ def test_conv_features_match_numpy_convolution():
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_deconv_maps_features_back_to_image_size():
-    maps = tf.random.normal([2, 3, 3, 16])
-    image = DeconvImage((16, 8), channels=1, kernel=5, stride=2)(maps)
-    assert image.shape == (2, 1, 12, 12)
-
-
 @pytest.mark.parametrize("name", ["noprivy", "model1_concat", "model2", "model3"])
 def test_every_variant_restores_from_its_run_directory(tmp_path, name):
     config = tiny_config(**VARIANTS[name])
@@ -295,7 +289,7 @@ def test_train_py_answers_variant_flags_that_do_not_fit_in_one_line(tmp_path, ar
 
 
 def test_evaluation_of_model2_reports_L_c_and_accuracy_and_a_bound_without_L_c():
-    from draw.run_evaluation import seeded_elbo
+    from draw.likelihood import seeded_elbo
 
     config = tiny_config(model="supervised")
     model = _perturbed_model(config)

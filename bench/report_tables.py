@@ -1,4 +1,5 @@
-"""The rows of the report's tables 6.1 and 6.2 and the tables that put ours beside them.
+"""The rows of the report's tables 6.1 and 6.2, the tables that put ours beside them, and
+the figures they take from evaluate.py's result files.
 
 Each row is a set of train.py flags; the report's numbers are its nearest-neighbour NLL
 of 1000 generated images (mean, standard deviation, maximum), copied from the report.
@@ -8,7 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 from dataclasses import dataclass
+
+from draw.evaluation import ELBO_KEYS, RESULTS_FOLDER
 
 
 @dataclass(frozen=True)
@@ -145,3 +150,31 @@ def ordering(records: list[dict], key: str) -> list[str]:
     """Row names sorted by records[key] (ascending: best first), rows without it left out."""
     known = [r for r in records if r.get(key) is not None]
     return [r["row"] for r in sorted(known, key=lambda r: r[key])]
+
+
+def figures_of(record: dict) -> dict:
+    """The tables' columns from one evaluate.py record (RUN/evaluations/*.json)."""
+    figures = {"iterations": record.get("step")}
+    elbo = record.get("elbo")
+    if elbo:
+        figures.update(elbo=elbo["L_x"] + elbo["L_z"], L_x=elbo["L_x"], L_z=elbo["L_z"])
+        figures.update({k: v for k, v in elbo.items() if k not in ELBO_KEYS})  # a variant's
+    nn = record.get("nn_nll")
+    if nn:
+        figures.update(nn_nll_mean=nn["mean"], nn_nll_std=nn["std"], nn_nll_max=nn["max"])
+    return figures
+
+
+def read_latest(run_path: str) -> dict | None:
+    """The figures of the run's latest evaluation (RUN/evaluations/latest.json) with both
+    the ELBO and the NN-NLL, or None when there is none."""
+    path = os.path.join(run_path, RESULTS_FOLDER, "latest.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        figures = figures_of(record)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return figures if "elbo" in figures and "nn_nll_mean" in figures else None

@@ -1,6 +1,6 @@
-"""Reproduces the report's tables 6.1 and 6.2: python -m models.reproduce --budget_iters=N
+"""Reproduces the report's tables 6.1 and 6.2: python -m bench.reproduce --budget_iters=N
 
-Trains every row of both tables (models.report_tables) on MNIST for the same number of
+Trains every row of both tables (bench/report_tables.py) on MNIST for the same number of
 iterations with train.py, evaluates each with `evaluate.py --elbo --nn-nll`, and writes
 the tables (Markdown and CSV) with the report's numbers beside ours into --out:
 
@@ -21,10 +21,15 @@ import subprocess
 import sys
 import time
 
+from draw import cli  # first: it imports TensorFlow quietly
+
+# isort: split
 from absl import flags
 
-from draw import cli
-from draw.flags import FLAGS, explicit_config_values
+from bench import report_tables
+from draw.config import FLAGS, explicit_config_values, fields_with_role
+from draw.errors import DrawError
+from draw.run_dir import RunDir, atomic_write
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Shared flags that may be passed on to every row: training settings and the data source.
@@ -33,20 +38,6 @@ PASSED_ON = ("seed",)
 
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def checkpoint_step(run_path: str) -> int:
-    """The step of the run's latest checkpoint (0 if none), from CheckpointManager's
-    `checkpoints/checkpoint` file ("ckpt-<step>")."""
-    path = os.path.join(run_path, "checkpoints", "checkpoint")
-    if not os.path.isfile(path):
-        return 0
-    with open(path) as f:
-        for line in f:
-            if line.startswith("model_checkpoint_path:"):
-                name = line.split(":", 1)[1].strip().strip('"')
-                return int(name.rsplit("-", 1)[1])
-    return 0
 
 
 def _run_logged(args: list[str], log_path: str) -> tuple[int, str]:
@@ -65,7 +56,7 @@ def _run_logged(args: list[str], log_path: str) -> tuple[int, str]:
 
 def train_row(row, run_path, budget, passed_on, logs) -> str:
     """Trains the row to the budget unless its run is there; returns "" or an error."""
-    if checkpoint_step(run_path) >= budget:
+    if RunDir(run_path).latest_step() >= budget:
         return ""
     _log(f"training {row.key} ({' '.join(row.flags) or 'the jang preset'}) to {budget}")
     args = [
@@ -82,9 +73,7 @@ def train_row(row, run_path, budget, passed_on, logs) -> str:
 
 def evaluate_row(row, run_path, budget, logs) -> tuple[dict, str]:
     """(measured figures, error) of the row's run, reusing an evaluation of its checkpoint."""
-    from models.evaluation_record import read_latest
-
-    figures = read_latest(run_path)
+    figures = report_tables.read_latest(run_path)
     if figures is None or figures.get("iterations") != budget:
         _log(f"evaluating {row.key} (ELBO, NN-NLL of {FLAGS.num_samples} samples)")
         args = [
@@ -97,18 +86,13 @@ def evaluate_row(row, run_path, budget, logs) -> tuple[dict, str]:
         status, error = _run_logged(args, os.path.join(logs, f"{row.key}.eval.log"))
         if status != 0:
             return {}, f"evaluation failed: {error}"
-        figures = read_latest(run_path)
+        figures = report_tables.read_latest(run_path)
     if figures is None:
         return {}, f"evaluate.py wrote no readable result in {run_path}"
     return figures, ""
 
 
 def main(argv):
-    from draw.config import fields_with_role
-    from draw.errors import DrawError
-    from draw.run_dir import atomic_write_text
-    from models import report_tables
-
     if FLAGS.budget_iters <= 0:
         raise DrawError(f"--budget_iters must be positive, got {FLAGS.budget_iters}")
     if FLAGS.num_samples <= 0:
@@ -160,13 +144,13 @@ def main(argv):
     for table in report_tables.TABLES:
         records = report_tables.table_records(table, results)
         name = "table_" + table.replace(".", "_")
-        atomic_write_text(os.path.join(FLAGS.out, name + ".csv"), report_tables.to_csv(records))
+        atomic_write(os.path.join(FLAGS.out, name + ".csv"), report_tables.to_csv(records))
         markdown.append(report_tables.to_markdown(table, records))
         for label, key in (("report", "report_nn_nll_mean"), ("ours", "nn_nll_mean")):
             order = report_tables.ordering(records, key)
             markdown.append(f"- order by NN-NLL mean, {label}: {' < '.join(order) or 'none'}")
         markdown.append("")
-    atomic_write_text(os.path.join(FLAGS.out, "tables.md"), "\n".join(markdown))
+    atomic_write(os.path.join(FLAGS.out, "tables.md"), "\n".join(markdown))
     print("\n".join(markdown))
     _log(f"wrote {FLAGS.out}/tables.md, table_6_1.csv, table_6_2.csv")
 
@@ -177,7 +161,7 @@ def define_reproduce_flags() -> None:
     flags.DEFINE_integer("budget_iters", 1000, "Training iterations of every row.")
     flags.DEFINE_string("out", os.path.join("runs", "reproduce"), "Folder of the runs and tables.")
     flags.DEFINE_list(
-        "rows", [], "Only these rows, in this order (run names, see models/report_tables.py)."
+        "rows", [], "Only these rows, in this order (run names, see bench/report_tables.py)."
     )
     flags.DEFINE_boolean("train_only", False, "Train the rows, do not evaluate them.")
     flags.DEFINE_integer("num_samples", 1000, "Generated images per row for the NN-NLL.")

@@ -1,12 +1,36 @@
-"""Loading a dataset through tensorflow-datasets, failing fast and clearly when offline."""
+"""The in-memory form of a dataset that every loader returns, and the tensorflow-datasets
+source the loaders share (failing fast and clearly when offline)."""
 
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 
 import numpy as np
 
 from draw.errors import DrawError, first_line
+
+
+@dataclass
+class ImageData:
+    """Both splits of a dataset, as loaded from its source.
+
+    train_images, test_images: `[n, H, W, C]` uint8 in 0..255.
+    train_labels, test_labels: `[n]` int32 class indices.
+    """
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str = ""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C), which the model calls (B, A, C)."""
+        return tuple(int(d) for d in self.train_images.shape[1:])
+
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 
@@ -32,7 +56,7 @@ def load_tfds_arrays(
     sorted order is the original one (e.g. svhn_cropped's "id", "train_000042"), and the
     arrays are returned in that order.
     """
-    import tensorflow_datasets as tfds
+    import tensorflow_datasets as tfds  # here: its import takes seconds and few runs use it
 
     try:
         builder = tfds.builder(name, data_dir=data_dir or None)
