@@ -32,8 +32,9 @@ from draw.errors import DrawError
 from draw.run_dir import RunDir, atomic_write
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Shared flags that may be passed on to every row: training settings and the data source.
-PASSED_ON = ("seed",)
+# Shared flags that may be passed on to every row besides the training settings: the seed
+# and the LSTM initialisation (the same for every row, as the report's table needs).
+PASSED_ON = ("seed", "lstm_init")
 
 
 def _log(message: str) -> None:
