@@ -16,6 +16,7 @@ from draw import cli  # first: it imports TensorFlow quietly
 from data import load_dataset, pipeline
 from draw import distribute, generation
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
+from draw.progress import print_now
 from draw.run_dir import load_trained_model, resolve_config
 from draw.sampling import Sampler
 
@@ -27,8 +28,8 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
     options = options_from_flags(generation.Options)
-    config, run, _ = resolve_config(explicit, FLAGS.logdir)
-    options.validate(config)
+    config, run, image_shape = resolve_config(explicit, FLAGS.logdir)
+    options.validate(config, image_shape)
     config, model, checkpoint = load_trained_model(
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )
@@ -40,7 +41,8 @@ def main(argv):
     def test_images():
         return pipeline.test_images(load_dataset(config), config.binarize)
 
-    context = generation.Context(Sampler(model), options, test_images)
+    out.remove_leftovers()
+    context = generation.Context(Sampler(model), options, test_images, log=print_now)
     outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
     print(f"from {checkpoint} (seed {options.seed}):")
     for path in out.write(outputs):

@@ -27,15 +27,14 @@ def main(argv):
     distribute.configure_threads(FLAGS.intra_op_threads, config)  # before TF runs any op
     strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
     data = load_dataset(config)
-    if FLAGS.overwrite:
-        run.clear()
-    Trainer(
+    Trainer(  # checks everything, then train() locks the run, and only then writes
         config,
         run,
         data,
         stored_image_shape,
         strategy=strategy,
         restore_from_previous=FLAGS.restore_from_previous,
+        overwrite=FLAGS.overwrite,
     ).train()
 
 

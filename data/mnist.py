@@ -122,8 +122,34 @@ def _find_idx(folder: str, name: str) -> str | None:
     return None
 
 
+def check_split(images, labels, images_file: str, labels_file: str, what: str) -> None:
+    """DrawError naming the file unless images are uint8 `[n, 28, 28]` with n > 0 and
+    labels are n integers 0..9."""
+    if images.dtype != np.uint8:
+        raise DrawError(
+            f"{images_file}: {what} has images of type {images.dtype}, not uint8 grey levels "
+            "0..255 (convert them with np.round(x * 255).astype(np.uint8))"
+        )
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DrawError(f"{images_file}: {what} has images {images.shape}, not [n, 28, 28]")
+    if len(images) == 0:
+        raise DrawError(f"{images_file}: {what} has no images")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.ndim != 1:
+        raise DrawError(
+            f"{labels_file}: {what} has labels {labels.dtype} {labels.shape}, not integers [n]"
+        )
+    if len(labels) != len(images):
+        raise DrawError(
+            f"{what} has {len(images)} images ({images_file}) but {len(labels)} labels "
+            f"({labels_file})"
+        )
+    if labels.min() < 0 or labels.max() > 9:
+        bad = labels[(labels < 0) | (labels > 9)][0]
+        raise DrawError(f"{labels_file}: {what} has label {bad}; MNIST labels are 0..9")
+
+
 def _load_idx_folder(folder: str, expected_sha256: dict | None = None) -> dict:
-    arrays = {}
+    arrays, paths = {}, {}
     for (split, kind), name in IDX_FILES.items():
         path = _find_idx(folder, name)
         if path is None:
@@ -133,13 +159,18 @@ def _load_idx_folder(folder: str, expected_sha256: dict | None = None) -> dict:
             if digest != expected_sha256.get(os.path.basename(path)):
                 raise DrawError(f"embedded MNIST file {path} fails its SHA-256 check")
         arrays.setdefault(split, [None, None])[0 if kind == "images" else 1] = read_idx(path, kind)
+        paths[split, kind] = path
+    for split, (images, labels) in arrays.items():
+        check_split(
+            images, labels, paths[split, "images"], paths[split, "labels"], f"the {split} split"
+        )
     return {split: tuple(pair) for split, pair in arrays.items()}
 
 
 def _load_npz(path: str) -> dict:
     try:
         with np.load(path) as d:
-            return {
+            arrays = {
                 "train": (d["x_train"], d["y_train"]),
                 "test": (d["x_test"], d["y_test"]),
             }
@@ -147,6 +178,9 @@ def _load_npz(path: str) -> dict:
         raise DrawError(f"{path} lacks the array {e}; expected Keras' mnist.npz layout") from None
     except Exception as e:  # numpy's zip and header parsing raise many types on bad bytes
         raise DrawError(f"cannot read {path}: {first_line(e)}") from None
+    for split, (images, labels) in arrays.items():
+        check_split(images, labels, path, path, f"the {split} split (x_{split}, y_{split})")
+    return arrays
 
 
 def _load_folder(data_dir: str) -> dict:

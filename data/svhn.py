@@ -214,6 +214,8 @@ def _check_header(path: str, plain: str) -> int:
     if x_kind != "uint8":
         raise DrawError(f"SVHN file {path} has X of class {x_kind}; expected uint8")
     n = int(x_shape[3])
+    if n == 0:
+        raise DrawError(f"SVHN file {path} holds no images")
     if tuple(variables["y"][0]) not in ((n, 1), (1, n)):
         raise DrawError(f"SVHN file {path} has y of shape {variables['y'][0]}; expected [{n}, 1]")
     return n

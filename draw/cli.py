@@ -41,6 +41,22 @@ from absl import app, flags, logging  # noqa: E402
 from draw.config import FLAGS, define_flags  # noqa: E402
 from draw.errors import DrawError, Interrupted  # noqa: E402
 
+# Flags that name files or folders (of any of the scripts that define them).
+PATH_FLAGS = ("logdir", "data_dir", "checkpoint", "out_dir", "compare", "out")
+
+
+def expand_user_paths(flag_values=FLAGS) -> None:
+    """Expands ~ and ~user in every path flag, as a shell does in `--flag ~/x` but not in
+    `--flag=~/x`."""
+    for name in PATH_FLAGS:
+        if name not in flag_values:
+            continue
+        value = flag_values[name].value
+        if isinstance(value, list):
+            flag_values[name].value = [os.path.expanduser(v) for v in value]
+        elif value:
+            flag_values[name].value = os.path.expanduser(value)
+
 
 def run(main) -> None:
     """absl's app.run(main) with the shared flags defined, and the one error path: a bad
@@ -57,9 +73,11 @@ def run(main) -> None:
     def parse_flags(argv):
         """absl's parsing, with a bad flag made one line (absl prints two and exits 1)."""
         try:
-            return FLAGS(argv)
+            argv = FLAGS(argv)
         except flags.Error as e:
             fail(f"error: {e}", 2)
+        expand_user_paths()
+        return argv
 
     def guarded(argv):
         try:

@@ -27,14 +27,28 @@ from draw.errors import DrawError
 
 FLAGS = flags.FLAGS
 
+SEED_LIMIT = 2**32  # seeds are in [0, 2^32): NumPy's and TensorFlow's seeds both take them
+COUNT_LIMIT = 10**9  # iterations and intervals: far beyond any run, far below int64
+# A finite float > 0 (a float range is (low, high, which ends are open)).
+POSITIVE = (0.0, math.inf, "low")
 
-def option(default, help, role="model", choices=None, flag=None, shared=False):
-    """A field of an options dataclass: its default, help text, role and choices.
+
+def option(default, help, role="model", choices=None, flag=None, shared=False, range=None):
+    """A field of an options dataclass: its default, help text, role, choices and range.
 
     flag: the flag's name when it is not the field's (e.g. "nn-nll"); shared: the flag is
-    one of the shared flags (`define_flags`), not defined again by the options' script.
+    one of the shared flags (`define_flags`), not defined again by the options' script;
+    range: (low, high) inclusive for an int; (low, high, open ends: "low", "high", "both"
+    or "") for a float, which must also be finite.
     """
-    metadata = {"help": help, "role": role, "choices": choices, "flag": flag, "shared": shared}
+    metadata = {
+        "help": help,
+        "role": role,
+        "choices": choices,
+        "flag": flag,
+        "shared": shared,
+        "range": range,
+    }
     return field(default=default, metadata=metadata)
 
 
@@ -68,12 +82,12 @@ class DrawConfig:
     )
     data_dir: str = option("", "Folder holding the raw dataset files.", role="train")
     # Model: the recurrence of docs/design.md.
-    T: int = option(10, "Number of DRAW steps (glimpses).")
-    enc_size: int = option(256, "Encoder LSTM units.")
-    dec_size: int = option(256, "Decoder LSTM units.")
-    z_size: int = option(10, "Latent units per step.")
-    read_n: int = option(5, "Read glimpse grid size N (N x N).")
-    write_n: int = option(5, "Write glimpse grid size N (N x N).")
+    T: int = option(10, "Number of DRAW steps (glimpses).", range=(1, 1000))
+    enc_size: int = option(256, "Encoder LSTM units.", range=(1, 8192))
+    dec_size: int = option(256, "Decoder LSTM units.", range=(1, 8192))
+    z_size: int = option(10, "Latent units per step.", range=(1, 4096))
+    read_n: int = option(5, "Read glimpse grid size N (N x N).", range=(1, 64))
+    write_n: int = option(5, "Write glimpse grid size N (N x N).", range=(1, 64))
     read_attn: bool = option(True, "Read with the Gaussian attention window.")
     write_attn: bool = option(True, "Write with the Gaussian attention window.")
     lstm_init: str = option(
@@ -110,29 +124,51 @@ class DrawConfig:
     conv_filters: str = option(
         "8,16", "Models I-III: filters of each conv layer (comma-separated, two layers)."
     )
-    conv_kernel: int = option(5, "Models I-III: square kernel size of the conv layers.")
-    conv_stride: int = option(2, "Models I-III: stride of the conv layers.")
-    class_hidden: int = option(128, "Model II: units of the classifier's hidden dense layer.")
+    conv_kernel: int = option(
+        5, "Models I-III: square kernel size of the conv layers.", range=(1, 32)
+    )
+    conv_stride: int = option(2, "Models I-III: stride of the conv layers.", range=(1, 32))
+    class_hidden: int = option(
+        128, "Model II: units of the classifier's hidden dense layer.", range=(1, 8192)
+    )
     class_weight: float = option(
-        1.0, "Model II: weight of the classification loss L_c in the training loss."
+        1.0,
+        "Model II: weight of the classification loss L_c in the training loss.",
+        range=(0.0, math.inf, ""),
     )
     # Training.
-    batch_size: int = option(100, "Training minibatch size.", role="train")
-    learning_rate: float = option(1e-3, "Adam learning rate.", role="train")
-    beta_1: float = option(0.5, "Adam beta_1.", role="train")
+    batch_size: int = option(100, "Training minibatch size.", role="train", range=(1, 1_000_000))
+    learning_rate: float = option(1e-3, "Adam learning rate.", role="train", range=POSITIVE)
+    beta_1: float = option(0.5, "Adam beta_1.", role="train", range=(0.0, 1.0, "both"))
     adam_epsilon: float = option(
         1e-8,
         "Adam epsilon: 1e-8 is TensorFlow 1's AdamOptimizer, which Eric Jang's code ran with "
         "(Keras' own default is 1e-7).",
         role="train",
+        range=POSITIVE,
     )
-    clipnorm: float = option(5.0, "Per-variable gradient norm clip.", role="train")
-    train_iters: int = option(10000, "Total training iterations of the run.", role="train")
-    seed: int = option(0, "Seed of the initial weights, data order and noise.")
-    log_every: int = option(100, "Iterations between progress lines and scalar summaries.", "train")
-    image_every: int = option(1000, "Iterations between image summaries.", role="train")
-    checkpoint_every: int = option(1000, "Iterations between checkpoints.", role="train")
-    keep_checkpoints: int = option(3, "Checkpoints kept in the run directory.", role="train")
+    clipnorm: float = option(5.0, "Per-variable gradient norm clip.", role="train", range=POSITIVE)
+    train_iters: int = option(
+        10000, "Total training iterations of the run.", role="train", range=(1, COUNT_LIMIT)
+    )
+    seed: int = option(
+        0, "Seed of the initial weights, data order and noise.", range=(0, SEED_LIMIT - 1)
+    )
+    log_every: int = option(
+        100,
+        "Iterations between progress lines and scalar summaries.",
+        "train",
+        range=(1, COUNT_LIMIT),
+    )
+    image_every: int = option(
+        1000, "Iterations between image summaries.", role="train", range=(1, COUNT_LIMIT)
+    )
+    checkpoint_every: int = option(
+        1000, "Iterations between checkpoints.", role="train", range=(1, COUNT_LIMIT)
+    )
+    keep_checkpoints: int = option(
+        3, "Checkpoints kept in the run directory.", role="train", range=(1, 1000)
+    )
     skip_nonfinite: bool = option(
         False,
         "Skip (do not apply) a batch whose loss or gradients are NaN or Inf, counting it in "
@@ -168,18 +204,24 @@ class DrawConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> DrawConfig:
-        """The configuration stored as `values` (from JSON); DrawError for an unknown key
-        or a value of the wrong type.
+        """The configuration stored as `values` (from JSON), read strictly: a missing key,
+        an unknown key or a value of the wrong type is a DrawError naming the key.
 
-        A stored configuration without `adam_epsilon` and `lstm_init` comes from a run made
-        before these settings existed; it was trained with LEGACY_VALUES, which it keeps.
+        The one exception: a stored configuration without both `adam_epsilon` and
+        `lstm_init` comes from a run made before these settings existed; it was trained
+        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error.
         """
+        if not isinstance(values, dict):
+            raise DrawError(f"the configuration is a {type(values).__name__}, not an object")
         if not set(LEGACY_VALUES) & set(values):
             values = {**LEGACY_VALUES, **values}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(types))
         if unknown:
             raise DrawError(f"unknown configuration keys {unknown}")
+        missing = sorted(set(types) - set(values))
+        if missing:
+            raise DrawError(f"missing configuration keys {missing}")
         for name, value in values.items():
             if not isinstance(value, _JSON_TYPES[types[name]]) or (
                 isinstance(value, bool) and types[name] != "bool"
@@ -237,24 +279,12 @@ def make_config(preset: str = "jang", **overrides) -> DrawConfig:
 
 def validate(config: DrawConfig) -> None:
     """Raises DrawError with one clear sentence for the first invalid value."""
-    check_choices(config)
-    positive = ("T", "enc_size", "dec_size", "z_size", "read_n", "write_n", "batch_size")
-    for name in positive + ("train_iters", "log_every", "image_every", "checkpoint_every"):
-        if getattr(config, name) <= 0:
-            raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
-    if config.keep_checkpoints <= 0:
-        raise DrawError(f"--keep_checkpoints must be positive, got {config.keep_checkpoints}")
+    check_fields(config)
     for name, attn in (("read_n", config.read_attn), ("write_n", config.write_attn)):
         if attn and getattr(config, name) < 2:
             raise DrawError(
                 f"--{name} must be at least 2 with attention, got {getattr(config, name)}"
             )
-    for name in ("learning_rate", "clipnorm", "adam_epsilon"):
-        value = getattr(config, name)
-        if not (math.isfinite(value) and value > 0):
-            raise DrawError(f"--{name} must be finite and positive, got {value}")
-    if not 0 <= config.beta_1 < 1:
-        raise DrawError(f"--beta_1 must be in [0, 1), got {config.beta_1}")
     if config.data_source == "files" and not config.data_dir:
         raise DrawError("--data_source=files needs --data_dir")
     _validate_dataset_options(config)
@@ -309,25 +339,56 @@ def _validate_variant(config: DrawConfig) -> None:
         )
     if config.model != "draw":
         conv_filters(config)
-        for name in ("conv_kernel", "conv_stride", "class_hidden"):
-            if getattr(config, name) <= 0:
-                raise DrawError(f"--{name} must be positive, got {getattr(config, name)}")
-    if not config.class_weight >= 0:
-        raise DrawError(f"--class_weight must be non-negative, got {config.class_weight}")
 
 
 def flag_name(f: dataclasses.Field) -> str:
     return f.metadata["flag"] or f.name
 
 
-def check_choices(options) -> None:
-    """DrawError for a field of the options dataclass whose value is not one of its choices
-    (absl checks the command line; this checks values from config.json or Python)."""
+def check_fields(options) -> None:
+    """DrawError for the first field of the options dataclass whose value is not one of its
+    choices or outside its range (absl checks only the choices and types on the command
+    line; this checks every value, also those from config.json or Python)."""
     for f in dataclasses.fields(options):
-        choices = f.metadata["choices"]
+        choices, valid = f.metadata["choices"], f.metadata["range"]
         value = getattr(options, f.name)
         if choices and value not in choices:
             raise DrawError(f"--{flag_name(f)}={value} is not one of {', '.join(choices)}")
+        if valid and len(valid) == 2:
+            check_int(flag_name(f), value, *valid)
+        elif valid:
+            check_float(flag_name(f), value, *valid)
+
+
+def check_int(name: str, value: int, low: int, high: int) -> None:
+    """DrawError unless low <= value <= high."""
+    if value < low:
+        what = {0: "non-negative", 1: "positive"}.get(low, f"at least {low}")
+        raise DrawError(f"--{name} must be {what}, got {value}")
+    if value > high:
+        raise DrawError(f"--{name}={value} is above its limit of {high:,}")
+
+
+def check_float(name: str, value: float, low: float, high: float, open_ends: str = "") -> None:
+    """DrawError unless value is finite and within its range (see `option`)."""
+    below = value <= low if open_ends in ("low", "both") else value < low
+    above = value >= high if open_ends in ("high", "both") else value > high
+    if math.isfinite(value) and not below and not above:
+        return
+    if math.isinf(high):
+        what = "positive" if open_ends == "low" else "non-negative"
+        raise DrawError(f"--{name} must be finite and {what}, got {value}")
+    raise DrawError(f"--{name} must be in {range_text((low, high, open_ends))}, got {value}")
+
+
+def range_text(valid: tuple) -> str:
+    """A field's valid range for its flag help: `1..1000`, `(0, inf)`, `(0, 1)`."""
+    if len(valid) == 2:
+        return f"{valid[0]}..{valid[1]}"
+    low, high, open_ends = valid
+    left = "(" if open_ends in ("low", "both") else "["
+    right = ")" if open_ends in ("high", "both") or math.isinf(high) else "]"
+    return f"{left}{low:g}, {high:g}{right}"
 
 
 _DEFINE_BY_TYPE = {
@@ -348,6 +409,8 @@ def define_option_flags(options_class, flag_values=FLAGS) -> None:
         return
     for f in fields:
         choices, help_text = f.metadata["choices"], f.metadata["help"]
+        if f.metadata["range"]:
+            help_text += f" Range: {range_text(f.metadata['range'])}."
         if choices:
             flags.DEFINE_enum(flag_name(f), f.default, choices, help_text, flag_values=flag_values)
         else:

@@ -227,6 +227,11 @@ def intra_op_threads_for(
             f"--intra_op_threads={setting}: give a thread count, 0 for TensorFlow's "
             "default or -1 for automatic"
         )
+    cpus = os.cpu_count() or 1
+    if setting > cpus:
+        raise DrawError(
+            f"--intra_op_threads={setting} exceeds the {cpus} logical CPUs of this machine"
+        )
     if setting != AUTO_THREADS:
         return setting or None
     config = training_config

@@ -11,6 +11,7 @@ atomically with copies.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -18,14 +19,22 @@ import io
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from data import load_dataset, pipeline
-from draw.config import PRESETS, DrawConfig, check_choices, fields_with_role, option
+from draw import memory
+from draw.config import (
+    COUNT_LIMIT,
+    PRESETS,
+    SEED_LIMIT,
+    DrawConfig,
+    check_fields,
+    fields_with_role,
+    option,
+)
 from draw.errors import DrawError
 from draw.likelihood import importance_sampled_nll, nearest_neighbour_nll, seeded_elbo
 from draw.run_dir import (
@@ -35,6 +44,8 @@ from draw.run_dir import (
     checkpoint_to_load,
     default_logdir,
     load_trained_model,
+    remove_leftovers,
+    temporary_file,
 )
 
 RESULTS_FOLDER = "evaluations"
@@ -60,11 +71,15 @@ class Options:
         "images; it is NOT a likelihood of the model.",
         flag="nn-nll",
     )
-    num_importance_samples: int = option(5000, "K, importance samples per test image.")
-    num_samples: int = option(1000, "Generated images for --nn-nll.")
-    num_test_images: int = option(0, "Use only the first N test images for --elbo/--iwae (0: all).")
+    num_importance_samples: int = option(
+        5000, "K, importance samples per test image.", range=(1, 1_000_000)
+    )
+    num_samples: int = option(1000, "Generated images for --nn-nll.", range=(1, 1_000_000))
+    num_test_images: int = option(
+        0, "Use only the first N test images for --elbo/--iwae (0: all).", range=(0, COUNT_LIMIT)
+    )
     eval_batch_size: int = option(
-        1000, "Images (or image-sample pairs for --iwae) per forward pass."
+        1000, "Images (or image-sample pairs for --iwae) per forward pass.", range=(1, 100_000)
     )
     nn_reference: str = option(
         "auto",
@@ -75,7 +90,7 @@ class Options:
     compare: list[str] | None = option(
         None, "Runs to evaluate and tabulate together: --compare RUN1 RUN2 ... or =R1,R2."
     )
-    seed: int = option(0, "Seed of every sampled figure.", shared=True)
+    seed: int = option(0, "Seed of every sampled figure.", shared=True, range=(0, SEED_LIMIT - 1))
     restore_from_previous: bool = option(
         False, "The newest checkpoint that reads, if the newest does not.", shared=True
     )
@@ -86,16 +101,7 @@ class Options:
 
     def validate(self) -> None:
         """DrawError with one sentence for the first value that cannot work."""
-        check_choices(self)
-        for name in ("num_importance_samples", "num_samples", "eval_batch_size"):
-            if getattr(self, name) <= 0:
-                raise DrawError(f"--{name} must be positive, got {getattr(self, name)}")
-        if self.num_test_images < 0:
-            raise DrawError(
-                f"--num_test_images must be positive (or 0 for all), got {self.num_test_images}"
-            )
-        if self.seed < 0:
-            raise DrawError(f"--seed must not be negative, got {self.seed}")
+        check_fields(self)
         if not (self.elbo or self.iwae or self.nn_nll):
             raise DrawError("nothing to measure: choose --elbo, --iwae or --nn-nll")
         if self.compare is not None:
@@ -147,6 +153,26 @@ def _test_subset(data, config, count: int):
     return images[:count], data.test_labels[:count]
 
 
+def check_memory(config, data, options: Options) -> None:
+    """DrawError if a forward pass of --eval_batch_size images, or --nn-nll's arrays (the
+    samples' canvases and the training images searched), clearly cannot fit."""
+    shape = data.image_shape
+    pixels = int(np.prod(shape))
+    forward = memory.activations_per_image(config, shape) * options.eval_batch_size
+    memory.check_fits(
+        memory.FLOAT * (memory.parameter_count(config, shape) + forward),
+        f"--eval_batch_size={options.eval_batch_size}",
+    )
+    if options.nn_nll:
+        # float32 logits and targets, float64 means, a float32 copy: 20 bytes a pixel; the
+        # references as float32; the distances of 250 samples at once.
+        search = len(data.train_images) * (pixels + 250)
+        memory.check_fits(
+            20 * options.num_samples * pixels + memory.FLOAT * search,
+            f"--nn-nll with --num_samples={options.num_samples}",
+        )
+
+
 def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
     """Measures one run; returns its record (JSON-ready, without per-image arrays).
 
@@ -173,6 +199,7 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
         "seed": options.seed,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    check_memory(config, data, options)
     log(f"evaluating {path} (step {record['step']}, {record['summary']})")
     if options.elbo or options.iwae:
         images, labels = _test_subset(data, config, options.num_test_images)
@@ -272,11 +299,11 @@ def _claim(folder: str, suffix_texts: dict[str, str], stamp: str) -> str:
     """Writes each text to a new file FOLDER/NNNN-stamp<suffix>; returns the stem's path."""
     taken = [int(m.group(1)) for name in os.listdir(folder) if (m := _NUMBERED.match(name))]
     number = max(taken, default=0) + 1
-    temps = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        temps = {}
         for suffix, text in suffix_texts.items():
-            fd, temps[suffix] = tempfile.mkstemp(dir=folder, prefix=".result.")
-            with os.fdopen(fd, "w") as f:
+            temps[suffix] = stack.enter_context(temporary_file(folder, "result" + suffix))
+            with open(temps[suffix], "w") as f:
                 f.write(text)
             os.chmod(temps[suffix], 0o644)
         while True:
@@ -290,10 +317,6 @@ def _claim(folder: str, suffix_texts: dict[str, str], stamp: str) -> str:
             for suffix in rest:
                 os.link(temps[suffix], stem + suffix)
             return stem
-    finally:
-        for tmp in temps.values():
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
@@ -305,6 +328,7 @@ def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
     texts = {".json": json.dumps(record, indent=2, sort_keys=False) + "\n", ".csv": to_csv(rows)}
     try:
         os.makedirs(folder, exist_ok=True)
+        remove_leftovers(folder)
         stem = _claim(folder, texts, time.strftime("%Y%m%dT%H%M%S"))
         for suffix, text in texts.items():
             atomic_write(os.path.join(folder, "latest" + suffix), text)

@@ -13,25 +13,30 @@ the seed alone, not on which other modes ran in the same invocation.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import numpy as np
 import tensorflow as tf
 
-from draw import figures, sampling
-from draw.config import check_choices, option
+from draw import figures, memory, sampling
+from draw.config import SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
-from draw.run_dir import atomic_write
+from draw.progress import Progress
+from draw.run_dir import fill, remove_leftovers, temporary_file
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
 ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
 FIX_STEP_PANEL_COLUMNS = 5
 INTERPOLATE_FROM = ("prior", "data")
+MAX_SAMPLES = 10_000_000  # --num_samples; the memory each mode needs is checked too
+PICTURE_LIMIT = 2_500  # --stochastic draws the first 2,500 samples; its .npy holds all
+RESERVE_FRACTION, RESERVE_BYTES = 0.05, 10**9  # disk space generated files never take
 
 
 @dataclass
@@ -53,30 +58,54 @@ class Options:
         False, "PNG of the learned first-layer conv kernels (--model other than draw)."
     )
     show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
-    num_samples: int = option(100, "Images per grid (rows of 10 for --interpolate).")
+    num_samples: int = option(
+        100,
+        "Images per grid (rows of 10 for --interpolate). --stochastic draws the first 2,500 "
+        "and writes all of them to its .npy files, in bounded memory.",
+        range=(1, MAX_SAMPLES),
+    )
     out_dir: str = option("", "Output folder. Default: RUN/samples.")
-    seed: int = option(0, "Seed of all the sampling.", shared=True)
+    seed: int = option(0, "Seed of all the sampling.", shared=True, range=(0, SEED_LIMIT - 1))
 
     def modes(self) -> list[str]:
         """The names of the modes asked for, in MODES' order."""
         return [name for name in MODES if getattr(self, name)]
 
-    def validate(self, config) -> None:
+    def validate(self, config, image_shape=None) -> None:
         """DrawError with one sentence for the first value that cannot work with the
-        trained run's config."""
+        trained run's config (and, given its image_shape, for a request whose arrays
+        clearly cannot fit in memory)."""
         if not self.modes():
             raise DrawError(f"choose what to generate: --{', --'.join(MODES)}")
-        check_choices(self)
-        if self.num_samples <= 0:
-            raise DrawError(f"--num_samples must be positive, got {self.num_samples}")
-        if self.seed < 0:
-            raise DrawError(f"--seed must be non-negative, got {self.seed}")
+        check_fields(self)
         if self.fix_step:
             fixed_steps(self.fix_step, config.T)
         if self.show_attention and not (config.read_attn or config.write_attn):
             raise DrawError("--show_attention needs a model with read or write attention")
         if self.kernels:
             figures.check_has_kernels(config)
+        if image_shape is not None:
+            needed = max(memory_needed(mode, self, config, image_shape) for mode in self.modes())
+            what = f"--num_samples={self.num_samples} with --{', --'.join(self.modes())}"
+            memory.check_fits(needed, what)
+
+
+def memory_needed(mode: str, options: Options, config, image_shape) -> int:
+    """Bytes a mode holds at once: its canvases over the T steps as float32 (x2: the
+    decoder's output and the copy of the pictures), the animation frames."""
+    n = options.num_samples
+    if mode == "stochastic":
+        n = min(n, PICTURE_LIMIT)  # beyond it, the arrays are streamed to disk
+    elif mode == "reconstruct":
+        n *= 2  # each image beside its reconstruction
+    elif mode == "fix_step":
+        n *= config.T if options.fix_step == "all" else 1
+    elif mode == "interpolate":
+        n = math.ceil(n / INTERPOLATION_COLUMNS) * (INTERPOLATION_COLUMNS + 2)
+    else:
+        return 0
+    scale = ATTENTION_SCALE**2 if options.show_attention else 1
+    return config.T * n * math.prod(image_shape) * (2 * memory.FLOAT + scale)
 
 
 def fixed_steps(fix_step: str, T: int) -> list[int]:
@@ -100,10 +129,12 @@ class Context:
       options: the Options.
       test_images: returns the test split as the model sees it, float `[n, H, W, C]`
         (called only by the modes that need it).
+      log: progress lines of long work go here (None: silent).
     """
 
-    def __init__(self, sampler, options: Options, test_images: Callable[[], np.ndarray]):
+    def __init__(self, sampler, options: Options, test_images: Callable[[], np.ndarray], log=None):
         self.sampler = sampler
+        self.log = log
         self.config = sampler.config
         self.options = options
         self._test_images = test_images
@@ -134,10 +165,14 @@ class Context:
 @dataclass
 class Output:
     """One file to write: its name in the output folder and a function that writes its
-    bytes to a binary file object."""
+    bytes to a binary file object, or (`to_path`) one that writes the file at a path it
+    is given; `size`: its bytes if known, checked against the free disk space before
+    anything is written."""
 
     name: str
-    save: Callable[[BinaryIO], None]
+    save: Callable
+    to_path: bool = False
+    size: int = 0
 
 
 class OutputDir:
@@ -163,8 +198,27 @@ class OutputDir:
             reason = e.strerror or type(e).__name__
             raise DrawError(f"--out_dir={self.path} cannot be written: {reason}") from None
 
+    def remove_leftovers(self) -> list[str]:
+        """Deletes the temporary files killed writers left in the folder."""
+        return remove_leftovers(self.path)
+
+    def check_space(self, needed: int) -> None:
+        """DrawError if writing `needed` bytes would leave the folder's file system with
+        less than 5% of its space (at least 1 GB) free: other writers on it, such as a
+        run's checkpoints, keep their room."""
+        usage = shutil.disk_usage(self.path)
+        reserve = max(RESERVE_FRACTION * usage.total, RESERVE_BYTES)
+        if needed and needed > usage.free - reserve:
+            raise DrawError(
+                f"the files would need {memory.format_bytes(needed)} in {self.path}, which "
+                f"has {memory.format_bytes(usage.free)} free, of which "
+                f"{memory.format_bytes(reserve)} are kept free; choose a smaller "
+                "--num_samples or another --out_dir"
+            )
+
     def write(self, outputs: list[Output]) -> list[str]:
-        """Writes every output, or none if one would replace a file without overwrite.
+        """Writes every output, or none if one would replace a file without overwrite, the
+        disk has too little room for them, or one cannot be written.
 
         Returns the paths written, in order.
         """
@@ -179,8 +233,21 @@ class OutputDir:
                         f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
                     )
         self.check_writable()
-        for output, path in zip(outputs, paths):
-            atomic_write(path, output.save)
+        self.check_space(sum(o.size for o in outputs))
+        # Every file is complete (in its temporary file) before the first is renamed into
+        # place, so that a writer killed on the way leaves no result, only temporary files.
+        with contextlib.ExitStack() as temporaries:
+            staged = []
+            for output, path in zip(outputs, paths):
+                try:
+                    tmp = temporaries.enter_context(temporary_file(self.path, output.name))
+                    fill(tmp, output.save, output.to_path)
+                except OSError as e:
+                    reason = e.strerror or type(e).__name__
+                    raise DrawError(f"cannot write {path}: {reason}") from None
+                staged.append(tmp)
+            for tmp, path in zip(staged, paths):
+                os.replace(tmp, path)
         return paths
 
 
@@ -214,19 +281,66 @@ def _animation(name, steps, columns, boxes) -> Output:
 
 def stochastic(ctx: Context) -> list[Output]:
     """Images from the prior: the final canvases as a grid, the canvas over the T steps as
-    an animation, and the canvases sigmoid(c_t) `[T, n, H, W, C]` and latents as .npy."""
+    an animation, and the canvases sigmoid(c_t) `[T, n, H, W, C]` and latents
+    `[T, n, z_size]` as .npy. The pictures show the first PICTURE_LIMIT samples; beyond
+    that, the arrays are decoded and written to disk chunk by chunk (bounded memory)."""
     config, n = ctx.config, ctx.options.num_samples
-    z = sampling.prior_latents(ctx.generator("stochastic"), config.T, n, config.z_size)
-    out = ctx.sampler.decode(z)
-    columns = grid_columns(n)
-    return [
-        Output(
-            "stochastic.png", figures.save_png(figures.grid_picture(out["canvas"][-1], columns))
-        ),
-        _animation("stochastic.gif", out["canvas"], columns, _attention_boxes(ctx, out)),
-        Output("stochastic_canvases.npy", figures.save_npy(out["canvas"].astype(np.float32))),
-        Output("stochastic_z.npy", figures.save_npy(out["z"])),
+    shown = min(n, PICTURE_LIMIT)
+    parts = []
+    for start, z in _latent_chunks(ctx):
+        if start >= shown:
+            break
+        parts.append(ctx.sampler.decode(z[:, : shown - start]))
+    out = {key: np.concatenate([part[key] for part in parts], axis=1) for key in parts[0]}
+    canvases, columns = out["canvas"], grid_columns(shown)
+    pictures = [
+        Output("stochastic.png", figures.save_png(figures.grid_picture(canvases[-1], columns))),
+        _animation("stochastic.gif", canvases, columns, _attention_boxes(ctx, out)),
     ]
+    if n == shown:
+        return pictures + [
+            Output("stochastic_canvases.npy", figures.save_npy(canvases.astype(np.float32))),
+            Output("stochastic_z.npy", figures.save_npy(out["z"])),
+        ]
+    if ctx.log:
+        ctx.log(f"the pictures show the first {shown:,} of {n:,} samples; the .npy files all")
+    model = ctx.sampler.model
+    image_shape = (model.B, model.A, model.C)
+    return pictures + [
+        _streamed(ctx, "stochastic_canvases.npy", (config.T, n, *image_shape), decode=True),
+        _streamed(ctx, "stochastic_z.npy", (config.T, n, config.z_size), decode=False),
+    ]
+
+
+def _latent_chunks(ctx: Context):
+    config = ctx.config
+    return sampling.prior_latent_chunks(
+        ctx.generator("stochastic"), config.T, ctx.options.num_samples, config.z_size
+    )
+
+
+def _streamed(ctx: Context, name: str, shape: tuple, decode: bool) -> Output:
+    """An .npy of the stochastic samples' canvases (decode) or latents, `shape`
+    `[T, n, ...]`, written chunk by chunk: numpy.lib.format.open_memmap lays out the file
+    (header and size), then each chunk's T slabs go to their offsets with os.pwrite, which
+    (unlike writing through the memory map) keeps no file pages in the process."""
+
+    def save(path):
+        layout = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+        offset = layout.offset
+        del layout
+        T, n = shape[:2]
+        slab = memory.FLOAT * math.prod(shape[2:])  # bytes of one sample at one step
+        progress = Progress(f"writing {name}", n, ctx.log, every=30.0)
+        with open(path, "r+b") as f:
+            for start, z in _latent_chunks(ctx):
+                chunk = ctx.sampler.decode(z)["canvas"] if decode else z.numpy()
+                chunk = np.ascontiguousarray(chunk, np.float32)
+                for t in range(T):
+                    os.pwrite(f.fileno(), chunk[t].tobytes(), offset + (t * n + start) * slab)
+                progress.update(start + chunk.shape[1])
+
+    return Output(name, save, to_path=True, size=memory.FLOAT * math.prod(shape) + 128)
 
 
 def reconstruct(ctx: Context) -> list[Output]:

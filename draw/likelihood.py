@@ -44,6 +44,7 @@ from draw.losses import reconstruction_loss
 from draw.progress import Progress
 
 LOG_2PI = math.log(2.0 * math.pi)
+PROGRESS_SECONDS = 30.0  # at most this long between progress lines of long work
 
 
 def evaluate_bound(model, batches, test_fn=None) -> dict:
@@ -157,7 +158,9 @@ def importance_sampled_nll(
 
     n = len(images)
     per_image = np.empty(n, np.float64)
-    progress = Progress(f"iwae K={num_samples}", n, log)
+    # Counted in (image, sample) pairs, so that a line comes after any chunk of samples
+    # once PROGRESS_SECONDS have passed, however long one image takes.
+    progress = Progress(f"iwae K={num_samples}", n * num_samples, log, every=PROGRESS_SECONDS)
     pass_index = 0
     for start in range(0, n, images_per_pass):
         x = tf.constant(images[start : start + images_per_pass], tf.float32)
@@ -166,9 +169,12 @@ def importance_sampled_nll(
             k = min(chunk, num_samples - k0)
             blocks.append(log_weights(x, tf.constant(k), tf.constant([seed, pass_index], tf.int64)))
             pass_index += 1
+            if k0 + k < num_samples:
+                progress.update(start * num_samples + len(x) * (k0 + k), " image-samples")
         per_image[start : start + len(x)] = iwae_nll(np.concatenate(blocks, axis=1))
         done = start + len(x)
-        progress.update(done, f" images  mean {per_image[:done].mean():.2f} nats")
+        mean = per_image[:done].mean()
+        progress.update(done * num_samples, f" image-samples  mean {mean:.2f} nats")
     return {
         "nll": float(per_image.mean()),
         "nll_std": float(per_image.std()),
@@ -215,17 +221,23 @@ def nearest_neighbours(queries, references, batch_size: int = 250, log=None):
     return np.concatenate(indices), np.concatenate(distances)
 
 
-def generate_logits(model, num_samples: int, seed: int, batch_size: int = 1000) -> np.ndarray:
+def generate_logits(
+    model, num_samples: int, seed: int, batch_size: int = 1000, log=None
+) -> np.ndarray:
     """Final canvases c_T `[n, B, A, C]` (logits) of num_samples prior samples.
 
     The latents are those of `generate.py --stochastic --seed=seed` (its "stochastic"
-    stream), so these are the samples that command draws.
+    stream, drawn in the same chunks), so these are the samples that command draws.
     """
     config = model.config
-    z = sampling.prior_latents(
-        sampling.named_stream(seed, "stochastic"), config.T, num_samples, config.z_size
-    )
-    return sampling.Sampler(model, batch_size).final_logits(z)
+    stream = sampling.named_stream(seed, "stochastic")
+    sampler = sampling.Sampler(model, batch_size)
+    progress = Progress("generating", num_samples, log, every=PROGRESS_SECONDS)
+    logits = []
+    for start, z in sampling.prior_latent_chunks(stream, config.T, num_samples, config.z_size):
+        logits.append(sampler.final_logits(z))
+        progress.update(start + len(logits[-1]), " samples")
+    return np.concatenate(logits)
 
 
 def nearest_neighbour_nll(
@@ -246,7 +258,7 @@ def nearest_neighbour_nll(
     search_seconds (the search alone).
     """
     started = time.perf_counter()
-    logits = generate_logits(model, num_samples, seed, batch_size)
+    logits = generate_logits(model, num_samples, seed, batch_size, log)
     means = expit(logits.astype(np.float64))
     flat_train = np.asarray(train_images, np.float32).reshape(len(train_images), -1)
     search_started = time.perf_counter()

@@ -5,20 +5,30 @@
                           `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
 
+    RUN/train.lock        held (flock) by the one train.py that writes the run (RunLock)
+
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
-Every file written here is written atomically (a temporary file, then a rename); a
-checkpoint counts only once the list names it, which TensorFlow updates (atomically)
-after the checkpoint's files are complete.
+Every file the project writes (here and in generate.py's and evaluate.py's folders) is
+written atomically: to a temporary file `.NAME.XXXXXXXX.partial` in its folder, which its
+writer holds an OS lock (flock) on, then fsync and a rename. A reader (or a crash) sees
+the old file or the whole new one; `remove_leftovers` deletes the temporary files whose
+writer was killed. A checkpoint counts only once the list names it, which TensorFlow
+updates (atomically) after the checkpoint's files are complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import glob
 import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -28,33 +38,192 @@ from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, vali
 from draw.errors import DrawError, first_line
 from models import build_model
 
+TEMPORARY_SUFFIX = ".partial"
+LOCK_NAME = "train.lock"
+READ_ATTEMPTS = 3  # readers of a run that is training retry when its checkpoints change
+MAX_IMAGE_SIDE = 4096  # pixels; DRAW's attention is for small images
+
+
+@contextlib.contextmanager
+def temporary_file(folder: str, name: str):
+    """Yields the path of a new temporary file for `name` in folder, locked (flock) by this
+    process until the block ends; the file, unless renamed by then, is deleted."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new name: nobody else holds it
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        os.close(fd)
+
+
+def fill(tmp: str, data, to_path: bool = False) -> None:
+    """Writes a (temporary) file's contents and syncs them to the disk.
+
+    data: text, bytes, or a function that writes the bytes to a binary file object (with
+    to_path: that writes the file at the path it is given, as numpy.lib.format.open_memmap
+    needs).
+    """
+    if isinstance(data, str):
+        data = data.encode()
+    save = (lambda f: f.write(data)) if isinstance(data, bytes) else data
+    if to_path:
+        save(tmp)
+    with open(tmp, "r+b" if to_path else "wb") as f:
+        if not to_path:
+            save(f)
+            f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
+
 
 def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> None:
-    """Writes path through a temporary file in the same folder, fsync and a rename, so a
-    reader (or a crash) sees either the old file or the whole new one.
+    """Writes path through a locked temporary file in the same folder, fsync and a rename,
+    so a reader (or a crash) sees either the old file or the whole new one.
 
     data: text, bytes, or a function that writes the bytes to a binary file object.
     An OSError (disk full, read-only folder) is a DrawError naming path; the old file
     stays whole.
     """
-    if isinstance(data, str):
-        data = data.encode()
-    save = (lambda f: f.write(data)) if isinstance(data, bytes) else data
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
-        with os.fdopen(fd, "wb") as f:
-            save(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with temporary_file(folder, os.path.basename(path)) as tmp:
+            fill(tmp, data)
+            os.replace(tmp, path)
     except OSError as e:
         raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
+
+
+def remove_leftovers(folder: str, min_age: float = 1.0) -> list[str]:
+    """Deletes the temporary files in folder that no live writer holds (their writer was
+    killed) and that are at least min_age seconds old; returns their paths."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime >= min_age:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+                os.remove(path)
+                removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _lock_holder(path: str) -> str:
+    """Who holds a run's lock, as its file says (it may still be writing it)."""
+    for _ in range(20):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            text = ""
+        if text:
+            pid, _, host = text.partition(" ")
+            return f"process {pid}" + (f" on {host}" if host != socket.gethostname() else "")
+        time.sleep(0.05)
+    return "another process"
+
+
+class RunLock:
+    """One trainer per run directory: the exclusive lock on RUN/train.lock.
+
+    with RunLock(path):  # DrawError at once if another process holds it
+        ...              # this process is the run's only writer
+
+    The lock is the operating system's (fcntl.flock), so it is released when its process
+    ends in any way, SIGKILL included: a killed trainer never leaves a stale lock, at
+    worst the unlocked file, which the next trainer takes over. The file holds the
+    holder's PID and host name, so that a second trainer can say who holds it; the holder
+    deletes it while still holding the lock. A file deleted while another process opened
+    it is detected (the path no longer names the locked file) and locked anew.
+
+    flock works between processes of one machine on local file systems, and across
+    machines on NFS (Linux emulates it with NFS byte-range locks); where a file system
+    refuses it, acquiring is a DrawError rather than an unprotected run.
+    """
+
+    def __init__(self, run_path: str):
+        self.path = os.path.join(run_path, LOCK_NAME)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        folder = os.path.dirname(self.path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            reason = e.strerror or e
+            raise DrawError(f"cannot create the run directory {folder}: {reason}") from None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise DrawError(f"cannot create the lock {self.path}: {e.strerror or e}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise DrawError(
+                    f"the run in {folder} is being trained by {_lock_holder(self.path)}, which "
+                    f"holds {self.path}; wait for it to end, or use another --logdir"
+                ) from None
+            except OSError as e:
+                os.close(fd)
+                reason = e.strerror or str(e)
+                if e.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                    reason += " (this file system does not support flock)"
+                raise DrawError(f"cannot lock {self.path}: {reason}") from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # its holder deleted the file meanwhile: lock the new one
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.remove(self.path)  # while still holding it (see acquire)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _image_shape(value) -> tuple[int, int, int]:
+    """A stored image_shape [H, W, C]: three ints, H and W in 1..MAX_IMAGE_SIDE, C 1 or 3."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
+        or not all(1 <= d <= MAX_IMAGE_SIDE for d in value[:2])
+        or value[2] not in (1, 3)
+    ):
+        raise DrawError(f"image_shape={value!r} is not [H, W, C] with C 1 or 3")
+    return tuple(value)
 
 
 def default_logdir(explicit: dict) -> str:
@@ -84,11 +253,17 @@ class RunDir:
         try:
             with open(self.config_path) as f:
                 stored = json.load(f)
+            if not isinstance(stored, dict) or sorted(stored) != ["config", "image_shape"]:
+                keys = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
+                raise DrawError(f"expected the keys config and image_shape, found {keys}")
             config = DrawConfig.from_dict(stored["config"])
-            image_shape = tuple(int(d) for d in stored["image_shape"])
+            image_shape = _image_shape(stored["image_shape"])
             validate(config)
-        except (OSError, ValueError, KeyError, TypeError, DrawError) as e:
-            raise DrawError(f"cannot read the run configuration {self.config_path}: {e}") from None
+        except (OSError, ValueError, TypeError, RecursionError, DrawError) as e:
+            message = first_line(e) if isinstance(e, DrawError) else e
+            raise DrawError(
+                f"cannot read the run configuration {self.config_path}: {message}"
+            ) from None
         return config, image_shape
 
     def write(self, config: DrawConfig, image_shape) -> None:
@@ -123,6 +298,16 @@ class RunDir:
             shutil.rmtree(trash)
         except OSError as e:
             raise DrawError(f"cannot clear the run in {self.path}: {e.strerror or e}") from None
+
+    def remove_leftovers(self) -> None:
+        """Deletes what a killed trainer left: a checkpoint TensorFlow had not finished
+        (checkpoints/ckpt-N_temp/, which no list names), the folder of an interrupted
+        --overwrite, temporary files of config.json. Only the lock holder calls it."""
+        for pattern in ("checkpoints/*_temp", ".overwritten-*"):
+            for path in glob.glob(os.path.join(glob.escape(self.path), pattern)):
+                shutil.rmtree(path, ignore_errors=True)
+        for folder in (self.path, self.checkpoint_dir):
+            remove_leftovers(folder, min_age=0)
 
 
 def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False, overwrite=False):
@@ -259,8 +444,16 @@ def load_trained_model(
         path = checkpoint_to_load(run, named_checkpoint)
         restore(checkpoint, path, partial=True)
         return config, model, path
-    paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
-    if not paths:
-        raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
-    path = restore_newest(checkpoint, paths, restore_from_previous, partial=True)
-    return config, model, path
+    for attempt in range(READ_ATTEMPTS):
+        paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
+        if not paths:
+            raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
+        try:
+            path = restore_newest(checkpoint, paths, restore_from_previous, partial=True)
+            return config, model, path
+        except DrawError:
+            # A trainer running on the run may have replaced the list (and deleted the
+            # checkpoint read) meanwhile: read the new list, unless nothing changed.
+            if attempt + 1 == READ_ATTEMPTS or listed_checkpoints(run.checkpoint_dir) == paths:
+                raise
+    raise AssertionError("unreachable")

@@ -40,6 +40,15 @@ def prior_latents(generator: tf.random.Generator, T: int, n: int, z_size: int) -
     return generator.normal([T, n, z_size])
 
 
+def prior_latent_chunks(generator: tf.random.Generator, T: int, n: int, z_size: int):
+    """`prior_latents` for any n in bounded memory: yields (start, z `[T, c, z_size]`) for
+    images start .. start + c, drawn DECODE_BATCH images at a time (c <= DECODE_BATCH).
+    For n <= DECODE_BATCH the one chunk is prior_latents(generator, T, n, z_size); the
+    chunks of a larger n do not depend on how many of them are consumed."""
+    for start in range(0, n, DECODE_BATCH):
+        yield start, prior_latents(generator, T, min(DECODE_BATCH, n - start), z_size)
+
+
 def fix_step_latents(
     generator: tf.random.Generator, T: int, n: int, z_size: int, step: int
 ) -> tf.Tensor:

@@ -27,12 +27,12 @@ import numpy as np
 import tensorflow as tf
 
 from data import pipeline
-from draw import distribute
+from draw import distribute, memory
 from draw.errors import DrawError, Interrupted, first_line
 from draw.figures import image_grid
 from draw.likelihood import evaluate_bound
 from draw.progress import format_duration, print_now
-from draw.run_dir import RunDir, listed_checkpoints, restore_newest
+from draw.run_dir import RunDir, RunLock, listed_checkpoints, restore_newest
 from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
@@ -64,6 +64,11 @@ class Trainer:
     under it, and only its chief writes files.
     restore_from_previous: resume from the newest checkpoint that reads when the newest
     one does not (otherwise that is a DrawError).
+    overwrite: start the run afresh, deleting the one in run (train() does it, once it
+    holds the run's lock).
+
+    Everything that can be checked is checked here, before train() touches any file: the
+    data against the stored run, the batch size, the strategy, the memory training needs.
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class Trainer:
         log=print_now,
         strategy=None,
         restore_from_previous=False,
+        overwrite=False,
     ):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
@@ -93,9 +99,10 @@ class Trainer:
         self.chief = distribute.is_chief(self.strategy)
         if config.skip_nonfinite and self.strategy.num_replicas_in_sync > 1:
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
-        self.restore_from_previous = restore_from_previous
+        self.restore_from_previous, self.overwrite = restore_from_previous, overwrite
         self.last_good = None  # the newest checkpoint known to be complete
         check_data(config, data)
+        memory.check_training(config, data.image_shape, self.strategy.num_replicas_in_sync)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
         with self.strategy.scope():
             self.model = build_model(config, data.image_shape)
@@ -108,12 +115,7 @@ class Trainer:
             model=self.model, optimizer=self.optimizer, step=self.step
         )
         self.checkpoint_dir = distribute.WorkerCheckpointDir(self.strategy, run.checkpoint_dir)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint,
-            self.checkpoint_dir.path,
-            max_to_keep=config.keep_checkpoints,
-            step_counter=self.step,
-        )
+        self.manager = None  # made by train(), which may first delete an old run
         # Every model computation runs on the replicas (strategy.run); results are replica
         # 0's (the same on every replica: the metrics are read separately, aggregated).
         jit = config.jit_compile
@@ -176,8 +178,26 @@ class Trainer:
             ) from None
 
     def train(self) -> dict:
-        """Trains to config.train_iters and returns the test-set bound of the result."""
+        """Trains to config.train_iters and returns the test-set bound of the result.
+
+        The chief holds the run's lock (draw.run_dir.RunLock) throughout: a second trainer
+        on the same run directory is refused at once."""
+        if not self.chief:
+            return self._train()
+        with RunLock(self.run.path):
+            if self.overwrite:
+                self.run.clear()
+            self.run.remove_leftovers()
+            return self._train()
+
+    def _train(self) -> dict:
         config = self.config
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint,
+            self.checkpoint_dir.path,
+            max_to_keep=config.keep_checkpoints,
+            step_counter=self.step,
+        )
         start = self.restore_latest()
         if self.chief:
             self.run.write(config, self.data.image_shape)

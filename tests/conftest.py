@@ -59,6 +59,21 @@ def tiny_data():
     return tiny_image_data()
 
 
+@pytest.fixture
+def usual_signals():
+    """SIGINT raising KeyboardInterrupt and SIGTERM terminating, as in a terminal, for the
+    tests of signal handling, whatever started the suite (a background job of a shell
+    script starts with SIGINT ignored); the dispositions found are put back afterwards."""
+    import signal
+
+    found = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for signum, handler in found.items():
+        signal.signal(signum, handler)
+
+
 LOGICAL_CPUS = 2
 
 

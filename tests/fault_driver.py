@@ -6,7 +6,9 @@ POINT is where to pause:
   merge   saving ckpt-N: its data is in the temporary folder ckpt-N_temp, the final
           files do not exist yet (TensorFlow's merge step has not run);
   record  saving ckpt-N: its files are complete, the checkpoint list does not name it yet;
-  step    right after training step N was computed, before its bookkeeping.
+  step    right after training step N was computed, before its bookkeeping;
+  rename  (runs generate.py instead of train.py) every output file is complete in its
+          temporary file, none renamed into place yet (N is not used).
 There the driver prints PAUSED on stdout and waits until the file named by the
 environment variable DRAW_RESUME_FILE exists (forever if it is unset): the test sends
 SIGKILL, or a signal and then creates the file.
@@ -19,6 +21,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(REPO, "train.py")
+GENERATE = os.path.join(REPO, "generate.py")
 
 
 def pause():
@@ -71,15 +74,26 @@ def install(point, n):
             trainer.train_fn = paused_train_fn
 
         training.Trainer.__init__ = paused_init
+    elif point == "rename":
+        replace, paused = os.replace, []
+
+        def paused_replace(source, destination):  # this process renames only outputs
+            if not paused:
+                paused.append(destination)
+                pause()
+            replace(source, destination)
+
+        os.replace = paused_replace
     else:
         raise SystemExit(f"unknown pause point {point}")
 
 
 if __name__ == "__main__":
     point, n = sys.argv[1], int(sys.argv[2])
-    sys.argv = [TRAIN, *sys.argv[3:]]
+    script = GENERATE if point == "rename" else TRAIN
+    sys.argv = [script, *sys.argv[3:]]
     sys.path.insert(0, REPO)
-    from draw import cli  # noqa: F401  (imports TensorFlow quietly, as train.py does)
+    from draw import cli  # noqa: F401  (imports TensorFlow quietly, as the scripts do)
 
     install(point, n)
-    runpy.run_path(TRAIN, run_name="__main__")
+    runpy.run_path(script, run_name="__main__")

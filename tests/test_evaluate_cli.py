@@ -119,7 +119,7 @@ def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
         ({}, dict(num_test_images=20000), "exceeds the 10000 test images"),
         ({"T": 7}, {}, "--T=7"),
         ({}, dict(elbo=False), "nothing to measure"),
-        ({}, dict(seed=-1), "--seed must not be negative"),
+        ({}, dict(seed=-1), "--seed must be non-negative"),
     ],
 )
 def test_bad_input_is_a_draw_error_and_changes_nothing(tiny_run, explicit, options, fragment):

@@ -88,7 +88,7 @@ def test_skip_nonfinite_skips_the_batch_and_counts_it(tmp_path, tiny_data, monke
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_saves_a_checkpoint_and_stops(tmp_path, tiny_data, signum):
+def test_signal_saves_a_checkpoint_and_stops(tmp_path, tiny_data, signum, usual_signals):
     trainer = _trainer(tmp_path, tiny_data, train_iters=30)
     train_fn = trainer.train_fn
 
@@ -106,7 +106,7 @@ def test_signal_saves_a_checkpoint_and_stops(tmp_path, tiny_data, signum):
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-def test_first_signal_is_recorded_and_a_second_acts_as_usual():
+def test_first_signal_is_recorded_and_a_second_acts_as_usual(usual_signals):
     with StopSignals() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.received == signal.SIGINT and stop.name == "SIGINT"

@@ -3,8 +3,10 @@ a valid file, return valid data); they never crash the process, hang, or raise a
 else. The MNIST files are the embedded real ones (data/mnist_idx; the npz is written from
 them in Keras' layout); the checkpoint and config.json are a tiny run's."""
 
+import dataclasses
 import datetime
 import gzip
+import json
 import os
 import shutil
 import tempfile
@@ -15,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import ImageData, mnist
-from draw.config import DrawConfig
+from draw.config import LEGACY_VALUES, DrawConfig, validate
 from draw.errors import DrawError
 from draw.run_dir import RunDir, restore
 from draw.training import Trainer
@@ -209,3 +211,79 @@ def test_corrupt_svhn_mat_files_give_draw_errors(which, colour, edits, svhn_file
             lambda f: svhn.load("files", f, color=colour),
             (32, 32, 1 if colour == "gray" else 3),
         )
+
+
+# config.json's schema: a stored configuration is read exactly as stored, or refused.
+_JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(0, 3), max_size=2),
+)
+
+
+@st.composite
+def stored_configs(draw):
+    """(stored JSON object, the key an edit broke or None): the valid configuration of a
+    run with up to three hand edits: a key dropped, an unknown key added, a value replaced
+    by an arbitrary JSON value (of any type, NaN, inf, beyond int64), or by a value of the
+    key's own type."""
+    config = dataclasses.asdict(tiny_config())
+    stored = {"config": config, "image_shape": [12, 12, 1]}
+    names = sorted(config)
+    touched = []
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["drop", "add", "any value", "same type", "image_shape"]))
+        name = draw(st.sampled_from(names))
+        if kind == "drop":
+            config.pop(name, None)
+        elif kind == "add":
+            name = draw(st.text(min_size=1, max_size=12).filter(lambda k: k not in names))
+            config[name] = draw(_JSON_VALUES)
+        elif kind == "any value":
+            config[name] = draw(_JSON_VALUES)
+        elif kind == "same type":
+            value = config.get(name, getattr(DrawConfig(), name))
+            if isinstance(value, bool):
+                config[name] = draw(st.booleans())
+            elif isinstance(value, int):
+                config[name] = draw(st.integers(-(2**65), 2**65))
+            elif isinstance(value, float):
+                config[name] = draw(st.floats())
+            else:
+                config[name] = draw(st.text(max_size=8))
+        else:
+            name = "image_shape"
+            stored["image_shape"] = draw(st.lists(st.integers(-2, 5000), max_size=4))
+        touched.append(name)
+    return stored, touched
+
+
+@settings(FUZZ, max_examples=200)
+@given(case=stored_configs())
+def test_config_json_is_read_as_stored_or_refused_naming_the_key(case):
+    stored, touched = case
+    with tempfile.TemporaryDirectory() as folder:
+        run = RunDir(folder)
+        text = json.dumps(stored)
+        with open(run.config_path, "w") as f:
+            f.write(text)
+        try:
+            config, image_shape = run.read()
+        except DrawError as e:
+            message = str(e)
+            assert "\n" not in message and run.config_path in message
+            named = [name for name in touched if name in message or repr(name) in message]
+            assert named, (message, touched)
+        else:
+            # Read exactly as stored: nothing completed from defaults, every value valid
+            # (a run stored before adam_epsilon and lstm_init existed has their old values).
+            legacy = {} if set(LEGACY_VALUES) & set(stored["config"]) else LEGACY_VALUES
+            assert dataclasses.asdict(config) == {**legacy, **stored["config"]}
+            assert list(image_shape) == stored["image_shape"]
+            validate(config)
+        with open(run.config_path) as f:
+            assert f.read() == text  # reading never rewrites it

@@ -3,6 +3,7 @@ on a tiny model trained for a few steps here."""
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -424,3 +425,57 @@ def test_run_without_config_or_checkpoint_is_an_error(tmp_path, run):
     with pytest.raises(DrawError, match="no checkpoint"):
         _generate(f"--logdir={unfinished.path}", "--stochastic")
     assert os.listdir(unfinished.path) == ["config.json"]
+
+
+def test_many_samples_stream_to_disk_and_the_pictures_show_the_first(sampler, run, tmp_path):
+    n, shown = generation.PICTURE_LIMIT + 100, generation.PICTURE_LIMIT
+    _write(_context(sampler, run, num_samples=n, seed=2), "stochastic", tmp_path)
+    z = np.load(tmp_path / "stochastic_z.npy")
+    canvases = np.load(tmp_path / "stochastic_canvases.npy", mmap_mode="r")
+    config = sampler.config
+    assert z.shape == (config.T, n, config.z_size)
+    assert canvases.shape == (config.T, n, SIDE, SIDE, 1) and canvases.dtype == np.float32
+    # The latents are the stochastic stream's, drawn sampling.DECODE_BATCH at a time.
+    generator = sampling.named_stream(2, "stochastic")
+    first = sampling.prior_latents(generator, config.T, sampling.DECODE_BATCH, config.z_size)
+    np.testing.assert_array_equal(z[:, : sampling.DECODE_BATCH], first.numpy())
+    # Each canvas decodes its own latents, with the NumPy reference of the model.
+    weights = {v.path: v.numpy() for v in sampler.model.trainable_variables}
+    for i in (0, 1234, n - 1):
+        expected = numpy_decode(weights, config, z[:, i : i + 1], (SIDE, SIDE, 1))
+        np.testing.assert_allclose(canvases[:, i : i + 1], expected, atol=1e-4)
+    grid = np.asarray(Image.open(tmp_path / "stochastic.png"))
+    columns = generation.grid_columns(shown)
+    np.testing.assert_array_equal(
+        grid, np.asarray(figures.grid_picture(canvases[-1, :shown], columns))
+    )
+
+
+def test_a_request_the_disk_cannot_hold_is_refused_before_writing(sampler, run, tmp_path):
+    class Full:
+        free, total = 3 * 10**9, 10**10
+
+    n = 2_000_000  # 3.5 GB of canvases (T=3, 12x12) and 0.1 GB of latents; 2.0 GB free
+    context = _context(sampler, run, num_samples=n)
+    out = generation.OutputDir(str(tmp_path))
+    original = generation.shutil.disk_usage
+    generation.shutil.disk_usage = lambda path: Full
+    try:
+        with pytest.raises(DrawError, match=r"need 3.6 GB in .* 3.0 GB free, of which 1.0 GB"):
+            out.write(generation.MODES["stochastic"](context))
+    finally:
+        generation.shutil.disk_usage = original
+    assert os.listdir(tmp_path) == []
+
+
+def test_paths_starting_with_a_tilde_are_the_users(run, tmp_path, monkeypatch, capfd):
+    from tests.script_runner import run_in_process
+
+    home = tmp_path / "home"
+    shutil.copytree(run[0].path, home / "run")
+    monkeypatch.setenv("HOME", str(home))
+    args = ["--logdir=~/run", "--out_dir=~/samples", "--stochastic", "--num_samples=4"]
+    status, out, err = run_in_process(capfd, "generate.py", *args)
+    assert status == 0, err
+    assert "stochastic.png" in os.listdir(home / "samples")
+    assert not os.path.exists("~")
