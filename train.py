@@ -3,14 +3,15 @@
 Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
 N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
 several GPUs, machines or a TPU. SIGINT (Ctrl-C) or SIGTERM saves a checkpoint and stops;
-running the same command resumes.
+running the same command resumes. --pretrained=NAME starts a new run from a shipped
+model's weights and configuration.
 """
 
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
 from data import load_dataset
-from draw import distribute
+from draw import distribute, pretrained
 from draw.config import FLAGS, explicit_config_values
 from draw.errors import DrawError
 from draw.run_dir import resolve_config
@@ -19,6 +20,9 @@ from draw.training import Trainer
 
 def main(argv):
     explicit = explicit_config_values(FLAGS)
+    initial_weights = ""
+    if FLAGS.pretrained:
+        explicit, initial_weights = pretrained.starting_point(FLAGS.pretrained, explicit)
     config, run, stored_image_shape = resolve_config(
         explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
     )
@@ -36,6 +40,7 @@ def main(argv):
         stored_image_shape,
         strategy=strategy,
         restore_from_previous=FLAGS.restore_from_previous,
+        initial_weights=initial_weights,
     ).train()
 
 

@@ -375,6 +375,14 @@ def define_flags(flag_values=FLAGS) -> None:
         flag_values=flag_values,
     )
     flags.DEFINE_string(
+        "pretrained",
+        "",
+        "A shipped trained model to use instead of a run (e.g. mnist_attention; "
+        "docs/pretrained.md). generate.py and evaluate.py write to runs/pretrained/NAME; "
+        "train.py starts a new run from its weights.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
         "checkpoint",
         "",
         "A named checkpoint (path prefix) instead of the run's latest.",

@@ -75,6 +75,15 @@ class Options:
     compare: list[str] | None = option(
         None, "Runs to evaluate and tabulate together: --compare RUN1 RUN2 ... or =R1,R2."
     )
+    ship: str = option(
+        "",
+        "After measuring the run, ship it as the trained model NAME of the package "
+        "(draw/pretrained_models/NAME: weights, config.json and a card with the test-set "
+        "bound; docs/pretrained.md).",
+    )
+    commit: str = option(
+        "", "With --ship: the commit that trained the run. Default: this checkout's HEAD."
+    )
     seed: int = option(0, "Seed of every sampled figure.", shared=True)
     restore_from_previous: bool = option(
         False, "The newest checkpoint that reads, if the newest does not.", shared=True
@@ -103,6 +112,14 @@ class Options:
                 raise DrawError("--compare needs the runs to compare: --compare RUN1 RUN2 ...")
             if len(set(self.compare)) != len(self.compare):
                 raise DrawError(f"--compare lists a run twice: {self.compare}")
+        if self.ship:
+            if self.compare is not None or not self.elbo or self.num_test_images:
+                raise DrawError(
+                    "--ship measures one run's bound on the whole test split: drop --compare "
+                    "and --num_test_images, keep --elbo"
+                )
+        elif self.commit:
+            raise DrawError("--commit names the commit of a run to --ship")
 
 
 def config_summary(config: DrawConfig) -> str:
@@ -313,11 +330,14 @@ def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
     return {"json": stem + ".json", "csv": stem + ".csv"}
 
 
-def evaluate_and_write(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
-    """evaluate_run, then its JSON and CSV into RUN/evaluations/; returns (record, paths)."""
+def evaluate_and_write(
+    explicit: dict, logdir: str, options: Options, checkpoint="", log=print, output_dir=""
+):
+    """evaluate_run, then its JSON and CSV into OUTPUT/evaluations/ (OUTPUT: output_dir,
+    default the run); returns (record, paths)."""
     logdir = logdir or default_logdir(explicit)
     record = evaluate_run(explicit, logdir, options, checkpoint, log)
-    paths = write_results(results_folder(logdir), record, [flat_row(record)])
+    paths = write_results(results_folder(output_dir or logdir), record, [flat_row(record)])
     return record, paths
 
 

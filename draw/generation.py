@@ -55,6 +55,12 @@ class Options:
     show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
     num_samples: int = option(100, "Images per grid (rows of 10 for --interpolate).")
     out_dir: str = option("", "Output folder. Default: RUN/samples.")
+    export: str = option(
+        "",
+        "Write the model as a TensorFlow SavedModel to this folder, with the serving "
+        "signatures generate, reconstruct and decode (docs/export.md); it loads with "
+        "tf.saved_model.load, without this project.",
+    )
     seed: int = option(0, "Seed of all the sampling.", shared=True)
 
     def modes(self) -> list[str]:
@@ -64,8 +70,8 @@ class Options:
     def validate(self, config) -> None:
         """DrawError with one sentence for the first value that cannot work with the
         trained run's config."""
-        if not self.modes():
-            raise DrawError(f"choose what to generate: --{', --'.join(MODES)}")
+        if not self.modes() and not self.export:
+            raise DrawError(f"choose what to generate: --{', --'.join(MODES)} or --export=DIR")
         check_choices(self)
         if self.num_samples <= 0:
             raise DrawError(f"--num_samples must be positive, got {self.num_samples}")

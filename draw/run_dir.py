@@ -4,6 +4,8 @@
     RUN/checkpoints/      tf.train.CheckpointManager (model, optimizer, step); its list
                           `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
+    RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
+                          save_weights), as in a shipped model (draw.pretrained)
 
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
 Every file written here is written atomically (a temporary file, then a rename); a
@@ -19,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -57,6 +60,9 @@ def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> N
             os.remove(tmp)
 
 
+WEIGHTS_FILE = "model.weights.h5"
+
+
 def default_logdir(explicit: dict) -> str:
     """runs/<dataset>_<preset>, from the flags given, the preset's values or the defaults."""
     defaults = DrawConfig()
@@ -70,6 +76,7 @@ class RunDir:
         self.path = path
         self.config_path = os.path.join(path, "config.json")
         self.checkpoint_dir = os.path.join(path, "checkpoints")
+        self.weights_path = os.path.join(path, WEIGHTS_FILE)
 
     def events_dir(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -103,6 +110,10 @@ class RunDir:
 
     def has_checkpoints(self) -> bool:
         return os.path.isfile(os.path.join(self.checkpoint_dir, "checkpoint"))
+
+    def holds_weights_only(self) -> bool:
+        """Whether the run is weights without checkpoints (a shipped model)."""
+        return os.path.isfile(self.weights_path) and not self.has_checkpoints()
 
     def latest_step(self) -> int:
         """The step of the newest checkpoint the list names (0 when there is none)."""
@@ -244,16 +255,35 @@ def checkpoint_to_load(run: RunDir, named: str = "") -> str:
     return latest
 
 
+def load_weights(model, path: str) -> None:
+    """model.load_weights(path) (a Keras .weights.h5 file), any failure one DrawError.
+
+    Such a file holds no optimizer state: Keras' warning that the model's optimizer (of a
+    run about to train) finds none in it is expected, and silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DrawError(f"cannot load the weights {path}: {first_line(e)}") from None
+
+
 def load_trained_model(
     explicit: dict, logdir: str = "", named_checkpoint: str = "", restore_from_previous=False
 ):
     """Rebuilds a run's model and restores its weights: the named checkpoint, or the
-    newest one (with restore_from_previous, the newest one that reads).
+    newest one (with restore_from_previous, the newest one that reads), or for a run of
+    weights only (a shipped model) its model.weights.h5.
 
-    Returns (config, model, checkpoint path).
+    Returns (config, model, checkpoint or weights path).
     """
     config, run, image_shape = resolve_config(explicit, logdir)
     model = build_model(config, image_shape)
+    if run.holds_weights_only():
+        if named_checkpoint:
+            raise DrawError(f"{run.path} holds weights, not checkpoints: drop --checkpoint")
+        load_weights(model, run.weights_path)
+        return config, model, run.weights_path
     checkpoint = tf.train.Checkpoint(model=model)
     if named_checkpoint:
         path = checkpoint_to_load(run, named_checkpoint)

@@ -32,7 +32,7 @@ from draw.errors import DrawError, Interrupted, first_line
 from draw.figures import image_grid
 from draw.likelihood import evaluate_bound
 from draw.progress import format_duration, print_now
-from draw.run_dir import RunDir, listed_checkpoints, restore_newest
+from draw.run_dir import RunDir, listed_checkpoints, load_weights, restore_newest
 from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
@@ -64,6 +64,8 @@ class Trainer:
     under it, and only its chief writes files.
     restore_from_previous: resume from the newest checkpoint that reads when the newest
     one does not (otherwise that is a DrawError).
+    initial_weights: a .weights.h5 file (a shipped model's) the model starts from when the
+    run has no checkpoint yet; the optimizer and the step start afresh.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Trainer:
         log=print_now,
         strategy=None,
         restore_from_previous=False,
+        initial_weights="",
     ):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
@@ -94,6 +97,7 @@ class Trainer:
         if config.skip_nonfinite and self.strategy.num_replicas_in_sync > 1:
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous = restore_from_previous
+        self.initial_weights = initial_weights
         self.last_good = None  # the newest checkpoint known to be complete
         check_data(config, data)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
@@ -141,6 +145,9 @@ class Trainer:
             # A learning rate given for this invocation replaces the stored one.
             self.optimizer.learning_rate.assign(self.config.learning_rate)
             self.log(f"resumed from {latest} at step {int(self.step)}")
+        elif self.initial_weights:
+            load_weights(self.model, self.initial_weights)
+            self.log(f"starting from the weights {self.initial_weights}")
         self.saved_step = int(self.step) if latest else None
         self.last_good = latest
         return int(self.step)
