@@ -30,6 +30,7 @@ def main(argv):
         raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
     distribute.configure_threads(FLAGS.intra_op_threads, config)  # before TF runs any op
     strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
+    print(distribute.describe(strategy, config.strategy), flush=True)
     data = load_dataset(config)
     if FLAGS.overwrite:
         run.clear()

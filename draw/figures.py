@@ -23,6 +23,7 @@ FRAME_MS = 250  # duration of a frame of an animation
 LAST_FRAME_MS = 1500  # the finished canvas stays longer
 READ_COLOUR = (0, 200, 0)
 WRITE_COLOUR = (230, 0, 0)
+ATTENTION_SCALE = 3  # pictures with glimpse boxes are drawn 3x larger
 
 
 def image_grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.5):
@@ -129,6 +130,31 @@ def animation_frames(
             _draw_boxes(picture, boxes, t, (height, width), columns, scale)
         frames.append(picture)
     return frames
+
+
+def attention_boxes(config, width: int, outputs: dict, write_offset: int = 0):
+    """The glimpse boxes of outputs' windows `[T, n, 3]` (those present): read boxes on the
+    image at the cell's left, write boxes on the canvas at write_offset; config gives the
+    glimpse sizes, width the images' width."""
+    boxes = []
+    if "read_window" in outputs:
+        boxes.append(Boxes(outputs["read_window"], config.read_n, READ_COLOUR, width))
+    if "write_window" in outputs:
+        window = outputs["write_window"]
+        boxes.append(Boxes(window, config.write_n, WRITE_COLOUR, width, write_offset))
+    return tuple(boxes)
+
+
+def drawing_picture(config, x: np.ndarray, outputs: dict) -> np.ndarray:
+    """Images x `[n, H, W, C]` beside their canvases at every step, the read and write
+    windows drawn, the T steps from top to bottom: `[T * rows, n * cols, 3]` uint8 (the
+    frames of generate.py's reconstruct.gif with --show_attention). outputs: the model's
+    on x, with canvases `[T, n, H, W, C]` in [0, 1]."""
+    canvas = outputs["canvas"]
+    pairs = np.concatenate([np.broadcast_to(x, canvas.shape), canvas], axis=3)
+    boxes = attention_boxes(config, x.shape[2], outputs, write_offset=x.shape[2])
+    frames = animation_frames(pairs, len(x), boxes, ATTENTION_SCALE)
+    return np.concatenate([np.asarray(frame.convert("RGB")) for frame in frames], axis=0)
 
 
 def labelled_panel(pictures: list[Image.Image], labels: list[str], columns: int):

@@ -29,7 +29,6 @@ from draw.errors import DrawError
 from draw.run_dir import atomic_write
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
-ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
 FIX_STEP_PANEL_COLUMNS = 5
 INTERPOLATE_FROM = ("prior", "data")
 
@@ -196,24 +195,15 @@ def grid_columns(n: int) -> int:
 
 
 def _attention_boxes(ctx: Context, outputs: dict, write_offset: int = 0):
-    """The glimpse boxes of outputs' windows, if the options ask for them: read boxes on
-    the image at the cell's left, write boxes on the canvas at write_offset."""
+    """The glimpse boxes of outputs' windows (figures.attention_boxes), if the options
+    ask for them."""
     if not ctx.options.show_attention:
         return ()
-    config, width, boxes = ctx.config, ctx.sampler.model.A, []
-    if "read_window" in outputs:
-        window = outputs["read_window"]
-        boxes.append(figures.Boxes(window, config.read_n, figures.READ_COLOUR, width))
-    if "write_window" in outputs:
-        window = outputs["write_window"]
-        boxes.append(
-            figures.Boxes(window, config.write_n, figures.WRITE_COLOUR, width, write_offset)
-        )
-    return tuple(boxes)
+    return figures.attention_boxes(ctx.config, ctx.sampler.model.A, outputs, write_offset)
 
 
 def _animation(name, steps, columns, boxes) -> Output:
-    scale = ATTENTION_SCALE if boxes else 1
+    scale = figures.ATTENTION_SCALE if boxes else 1
     frames = figures.animation_frames(steps, columns, boxes, scale)
     return Output(name, figures.save_gif(frames))
 

@@ -121,14 +121,19 @@ class RunDir:
         return checkpoint_step(paths[-1]) or 0 if paths else 0
 
     def clear(self) -> None:
-        """Deletes the run (config.json, checkpoints/, train/, test/) for --overwrite; other
-        files stay. config.json goes first, so an interrupted clear leaves checkpoints that
-        no configuration claims (an error until --overwrite again), never a half old run."""
+        """Deletes the run (config.json, checkpoints/, train/, test/ and the configuration's
+        TensorBoard events) for --overwrite; other files stay. config.json goes first, so
+        an interrupted clear leaves checkpoints that no configuration claims (an error
+        until --overwrite again), never a half old run."""
         if not os.path.isdir(self.path):
             return
+        events = [
+            os.path.basename(path)
+            for path in glob.glob(os.path.join(glob.escape(self.path), "events.out.tfevents.*"))
+        ]
         try:
             trash = tempfile.mkdtemp(dir=self.path, prefix=".overwritten-")
-            for name in ("config.json", "checkpoints", "train", "test"):
+            for name in ["config.json", "checkpoints", "train", "test"] + events:
                 if os.path.lexists(os.path.join(self.path, name)):
                     os.rename(os.path.join(self.path, name), os.path.join(trash, name))
             shutil.rmtree(trash)
