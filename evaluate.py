@@ -66,7 +66,7 @@ def main(argv):
         )
         records = [record]
     print(format_table([flat_row(r) for r in records]))
-    print(f"wrote {paths['json']} and {paths['csv']}")
+    print(f"wrote {', '.join(paths.values())}")
     if options.ship:
         folder = pretrained.package(record, options.ship, commit=options.commit,
                                     overwrite=FLAGS.overwrite)  # fmt: skip

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data import load_dataset, pipeline
+from draw import plots
 from draw.config import PRESETS, DrawConfig, check_choices, fields_with_role, option
 from draw.errors import DrawError
 from draw.likelihood import importance_sampled_nll, nearest_neighbour_nll, seeded_elbo
@@ -164,10 +165,14 @@ def _test_subset(data, config, count: int):
     return images[:count], data.test_labels[:count]
 
 
-def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
+def evaluate_run(
+    explicit: dict, logdir: str, options: Options, checkpoint="", log=print, per_sample=None
+):
     """Measures one run; returns its record (JSON-ready, without per-image arrays).
 
     explicit: DrawConfig fields given on the command line (checked against the run).
+    per_sample: a dict that receives the NN-NLL of each sample `[num_samples]` as
+    "nn_nll", when measured.
     """
     options.validate()
     config, model, path = load_trained_model(
@@ -213,6 +218,8 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
         result = nearest_neighbour_nll(
             model, train_images, options.num_samples, options.seed, options.eval_batch_size, log
         )
+        if per_sample is not None:
+            per_sample["nn_nll"] = result["per_sample"]
         for key in ("per_sample", "neighbour", "distance"):
             result.pop(key)
         record["nn_nll"] = {**result, "reference": reference}
@@ -336,8 +343,14 @@ def evaluate_and_write(
     """evaluate_run, then its JSON and CSV into OUTPUT/evaluations/ (OUTPUT: output_dir,
     default the run); returns (record, paths)."""
     logdir = logdir or default_logdir(explicit)
-    record = evaluate_run(explicit, logdir, options, checkpoint, log)
+    per_sample = {}
+    record = evaluate_run(explicit, logdir, options, checkpoint, log, per_sample)
     paths = write_results(results_folder(output_dir or logdir), record, [flat_row(record)])
+    if "nn_nll" in per_sample:
+        label = f"{record['run']} (step {record['step']}): {record['nn_nll']['reference']}"
+        figure = plots.nn_nll_histogram(per_sample["nn_nll"], label)
+        paths["histogram"] = paths["json"][: -len(".json")] + ".nn_nll.png"
+        atomic_write(paths["histogram"], plots.save_png(figure))
     return record, paths
 
 
@@ -382,4 +395,8 @@ def compare_runs(explicit: dict, logdirs: list[str], options: Options, log=print
     if len(logdirs) == 1:
         folder = os.path.join(os.path.dirname(os.path.abspath(logdirs[0])), "comparisons")
     record = {"runs": records, "created": records[-1]["created"], "seed": options.seed}
-    return records, write_results(folder, record, [flat_row(r) for r in records])
+    rows = [flat_row(r) for r in records]
+    paths = write_results(folder, record, rows)
+    paths["chart"] = paths["json"][: -len(".json")] + ".png"
+    atomic_write(paths["chart"], plots.save_png(plots.comparison_chart(rows)))
+    return records, paths
