@@ -78,4 +78,4 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.argv = gather_compare_runs(sys.argv)
-    cli.run(main)
+    cli.run(main, Options)
