@@ -19,13 +19,12 @@ only with --overwrite.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
 from draw.errors import DrawError, first_line
+from draw.run_dir import atomic_folder
 
 
 def latents(seed, T: int, n, z_size: int):
@@ -71,24 +70,12 @@ def export(model, path: str, overwrite: bool = False) -> str:
     path = os.path.abspath(path)
     if os.path.lexists(path) and not overwrite:
         raise DrawError(f"{path} exists; pass --overwrite to replace it or choose another --export")
-    parent = os.path.dirname(path)
-    try:
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix="." + os.path.basename(path) + ".")
-    except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        archive(model).write_out(staging, verbose=False)
-        if os.path.lexists(path):
-            old = tempfile.mkdtemp(dir=parent, prefix="." + os.path.basename(path) + ".old.")
-            os.rename(path, os.path.join(old, "x"))
-            os.rename(staging, path)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, path)
-    except (OSError, tf.errors.OpError) as e:
-        raise DrawError(f"cannot write {path}: {first_line(e)}") from None
-    finally:
-        if os.path.isdir(staging):
-            shutil.rmtree(staging)
+
+    def write(folder):
+        try:
+            archive(model).write_out(folder, verbose=False)
+        except tf.errors.OpError as e:
+            raise DrawError(f"cannot write {path}: {first_line(e)}") from None
+
+    atomic_folder(path, write)
     return path

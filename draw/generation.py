@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 import tensorflow as tf
 
-from draw import figures, sampling
+from draw import figures, plots, sampling
 from draw.config import check_choices, option
 from draw.errors import DrawError
 from draw.run_dir import atomic_write
@@ -302,10 +302,8 @@ def interpolate(ctx: Context) -> list[Output]:
 def kernels(ctx: Context) -> list[Output]:
     """The learned first-layer convolution kernels of Models I-III (report section 5.1),
     one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
-    blocks = figures.first_layer_kernels(ctx.sampler.model)
-    pictures = [figures.to_pil(figures.kernel_picture({name: k})) for name, k in blocks.items()]
-    labels = [f"{name}: first-layer kernels" for name in blocks]
-    return [Output("kernels.png", figures.save_png(figures.labelled_panel(pictures, labels, 1)))]
+    figure = plots.kernel_figure(figures.first_layer_kernels(ctx.sampler.model))
+    return [Output("kernels.png", plots.save_png(figure))]
 
 
 MODES: dict[str, Callable[[Context], list[Output]]] = {

@@ -1,5 +1,6 @@
-"""Figures with axes, labels and a legend (matplotlib): the NN-NLL histogram of
-evaluate.py --nn-nll and the chart of evaluate.py --compare.
+"""Figures with axes, labels and a legend (matplotlib): the first-layer kernels of Models
+I-III (generate.py --kernels), the NN-NLL histogram of evaluate.py --nn-nll and the chart
+of evaluate.py --compare.
 
 Pictures made of images (grids, animations, glimpse boxes) are Pillow's (draw.figures).
 The object API (a Figure on the Agg canvas) is used rather than pyplot: no global state,
@@ -65,6 +66,36 @@ def comparison_chart(rows: list[dict]) -> Figure:
     axes.set_xlabel("nats per image (lower is better)")
     axes.margins(x=0.12)  # room for the bars' labels
     figure.legend(loc="outside lower center", ncols=len(measures), fontsize="small")
+    return figure
+
+
+def kernel_figure(kernels: dict[str, np.ndarray]) -> Figure:
+    """The first-layer kernels, one row per convolution stack (its name on the left).
+
+    kernels: {stack name: `[filters, k, k, C]`}. One channel: the weights on one colour
+    scale symmetric about 0 for the whole figure (red positive, blue negative), with its
+    colour bar; three channels: each kernel min-max scaled to [0, 1] as an RGB image."""
+    rows, columns = len(kernels), max(len(w) for w in kernels.values())
+    figure = Figure(figsize=(0.8 * columns + 1.5, 0.9 * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    limit = max(float(np.abs(w).max()) for w in kernels.values()) or 1.0
+    image = None
+    for axes_row, (name, weights) in zip(grid, kernels.items()):
+        axes_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+        for i, axes in enumerate(axes_row):
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if i >= len(weights):
+                axes.set_axis_off()
+            elif weights.shape[-1] == 1:
+                image = axes.imshow(weights[i, :, :, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            else:
+                low, high = weights[i].min(), weights[i].max()
+                axes.imshow((weights[i] - low) / max(high - low, 1e-12))
+    if image is not None:
+        figure.colorbar(image, ax=grid, label="weight", shrink=0.9)
+    size = "x".join(str(d) for d in next(iter(kernels.values())).shape[1:3])
+    figure.suptitle(f"first-layer convolution kernels ({size})", fontsize="medium")
     return figure
 
 

@@ -25,16 +25,14 @@ import datetime
 import glob
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
 from draw.config import DrawConfig, fields_with_role, make_config
 from draw.errors import DrawError
-from draw.run_dir import WEIGHTS_FILE, RunDir, atomic_write, load_trained_model
+from draw.run_dir import WEIGHTS_FILE, RunDir, atomic_folder, atomic_write, load_trained_model
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained_models")
 OUTPUT_ROOT = os.path.join("runs", "pretrained")
@@ -250,40 +248,27 @@ def package(record: dict, name: str, folder: str = "", commit="", overwrite=Fals
     config, model, restored = load_trained_model({}, run.path, record["checkpoint"])
     _, image_shape = run.read()
     shipped_config = config.replace(data_source="auto", data_dir="")  # no machine's paths
-    staging = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=folder, prefix=f".{name}.")
+    facts = {
+        "config": config,
+        "elbo": record["elbo"],
+        "eval_seed": record["seed"],
+        "step": record["step"],
+        "command": train_command(config, run.path),
+        "commit": commit or checkout_commit(),
+        "seconds": training_seconds(run),
+        "parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
+        "checkpoint": restored,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+    def write(staging):
         RunDir(staging).write(shipped_config, image_shape)
         model.save_weights(os.path.join(staging, WEIGHTS_FILE))
         _check_same_weights(model, staging)
-        facts = {
-            "config": config,
-            "elbo": record["elbo"],
-            "eval_seed": record["seed"],
-            "step": record["step"],
-            "command": train_command(config, run.path),
-            "commit": commit or checkout_commit(),
-            "seconds": training_seconds(run),
-            "size": os.path.getsize(os.path.join(staging, WEIGHTS_FILE)),
-            "parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
-            "checkpoint": restored,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        facts["size"] = os.path.getsize(os.path.join(staging, WEIGHTS_FILE))
         atomic_write(os.path.join(staging, "README.md"), card(name, facts))
-        os.chmod(staging, 0o755)
-        if os.path.lexists(target):
-            old = tempfile.mkdtemp(dir=folder, prefix=f".{name}.old.")
-            os.rename(target, os.path.join(old, name))
-            os.rename(staging, target)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, target)
-    except OSError as e:
-        raise DrawError(f"cannot write {target}: {e.strerror or e}") from None
-    finally:
-        if staging and os.path.isdir(staging):
-            shutil.rmtree(staging)
+
+    atomic_folder(target, write)
     return target
 
 

@@ -60,6 +60,32 @@ def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> N
             os.remove(tmp)
 
 
+def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
+    """Writes the folder path whole: fill(staging) fills a new folder beside it, which then
+    takes path's place (an existing path is moved aside first, then deleted). If fill or
+    a rename fails, path stays as it was; an OSError is a DrawError naming path."""
+    parent = os.path.dirname(os.path.abspath(path))
+    prefix = "." + os.path.basename(path) + "."
+    staging = None
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=parent, prefix=prefix)
+        fill(staging)
+        os.chmod(staging, 0o755)
+        if os.path.lexists(path):
+            old = tempfile.mkdtemp(dir=parent, prefix=prefix + "old.")
+            os.rename(path, os.path.join(old, "replaced"))
+            os.rename(staging, path)
+            shutil.rmtree(old)
+        else:
+            os.rename(staging, path)
+    except OSError as e:
+        raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+    finally:
+        if staging is not None and os.path.isdir(staging):
+            shutil.rmtree(staging)
+
+
 WEIGHTS_FILE = "model.weights.h5"
 
 
