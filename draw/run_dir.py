@@ -62,28 +62,27 @@ def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> N
 
 def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
     """Writes the folder path whole: fill(staging) fills a new folder beside it, which then
-    takes path's place (an existing path is moved aside first, then deleted). If fill or
-    a rename fails, path stays as it was; an OSError is a DrawError naming path."""
+    takes path's place (an existing path is moved aside, and deleted once the new one is
+    in place). If fill or a rename fails, path stays as it was; an OSError is a DrawError
+    naming path."""
     parent = os.path.dirname(os.path.abspath(path))
-    prefix = "." + os.path.basename(path) + "."
-    staging = None
     try:
         os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix=prefix)
-        fill(staging)
-        os.chmod(staging, 0o755)
-        if os.path.lexists(path):
-            old = tempfile.mkdtemp(dir=parent, prefix=prefix + "old.")
-            os.rename(path, os.path.join(old, "replaced"))
-            os.rename(staging, path)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, path)
+        prefix = "." + os.path.basename(path) + "."
+        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch:
+            staging, old = os.path.join(scratch, "new"), os.path.join(scratch, "old")
+            os.mkdir(staging, 0o755)
+            fill(staging)
+            if os.path.lexists(path):
+                os.rename(path, old)
+            try:
+                os.rename(staging, path)
+            except OSError:
+                if os.path.lexists(old):
+                    os.rename(old, path)
+                raise
     except OSError as e:
         raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
-    finally:
-        if staging is not None and os.path.isdir(staging):
-            shutil.rmtree(staging)
 
 
 WEIGHTS_FILE = "model.weights.h5"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from draw.run_dir import load_trained_model
+from draw.errors import DrawError
+from draw.run_dir import atomic_folder, load_trained_model
 from tests.test_cli import assert_one_line_error, checksums, run_script
 
 # Runs in a separate interpreter started with -I (no current folder, no PYTHONPATH on
@@ -86,3 +87,23 @@ def test_export_does_not_replace_a_folder_without_overwrite(exported, trained_ru
     assert_one_line_error(result, "exists", "--overwrite")
     assert result.returncode == 2
     assert checksums(exported) == before
+
+
+def test_atomic_folder_replaces_a_folder_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "out"
+
+    def fill(text):
+        return lambda folder: open(os.path.join(folder, "a.txt"), "w").write(text)
+
+    atomic_folder(str(target), fill("one"))
+    atomic_folder(str(target), fill("two"))
+    assert os.listdir(target) == ["a.txt"] and (target / "a.txt").read_text() == "two"
+
+    def broken(folder):
+        fill("three")(folder)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(DrawError, match="cannot write .*out: No space left on device"):
+        atomic_folder(str(target), broken)
+    assert (target / "a.txt").read_text() == "two"
+    assert sorted(os.listdir(tmp_path)) == ["out"]  # nothing left beside it
