@@ -178,3 +178,18 @@ def test_packaged_run_is_used_by_generate_on_a_fresh_copy(trained_run, tmp_path)
     assert first.startswith("no run in runs/mnist_jang: using the shipped model mnist_attention")
     samples = os.path.join(copy, "runs", "pretrained", "mnist_attention", "samples")
     assert {"stochastic.png", "stochastic.gif"} <= set(os.listdir(samples))
+
+
+def test_fresh_clone_generates_with_the_shipped_model(tmp_path):
+    """The repository's own shipped models: a fresh clone makes samples at once."""
+    shipped = pretrained.names()
+    assert shipped, "no model is shipped in draw/pretrained_models (docs/pretrained.md)"
+    copy = _fresh_copy(tmp_path / "clone")
+    result = _run(copy, "generate.py", "--stochastic", "--num_samples=4")
+    assert result.returncode == 0, result.stderr
+    name = pretrained.default_name()
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"no run in runs/mnist_jang: using the shipped model {name}")
+    samples = os.path.join(copy, "runs", "pretrained", name, "samples")
+    images = np.load(os.path.join(samples, "stochastic_canvases.npy"))
+    assert images.shape[1:] == (4, 28, 28, 1)
