@@ -10,17 +10,22 @@
       image nearest to it (Euclidean); mean, std and max over the samples.
   --compare RUN1 RUN2 ...: the chosen measures for each run, as one table.
 
+--pretrained=NAME measures a shipped model instead of a run (files into
+runs/pretrained/NAME/evaluations/). --ship=NAME, after measuring the run, ships it as the
+package's trained model NAME (docs/pretrained.md).
+
 Figures are printed and written as JSON and CSV into RUN/evaluations/ (numbered files that
 are never overwritten, and latest.json / latest.csv); --compare also writes the table into
 <the runs' common parent>/comparisons/. --seed (default 0) seeds every sampled figure.
 """
 
+import os
 import sys
 
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from draw import distribute
+from draw import distribute, pretrained
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
 from draw.errors import DrawError
 from draw.evaluation import (
@@ -43,18 +48,34 @@ def main(argv):
     options = options_from_flags(Options)
     options.validate()
     if options.compare:
-        if FLAGS.logdir or FLAGS.checkpoint:
-            raise DrawError("--compare takes the runs itself; drop --logdir and --checkpoint")
+        if FLAGS.logdir or FLAGS.checkpoint or FLAGS.pretrained:
+            raise DrawError(
+                "--compare takes the runs itself; drop --logdir, --pretrained and --checkpoint"
+            )
         records, paths = compare_runs(explicit, options.compare, options, log=print_now)
     else:
+        if options.ship:
+            if FLAGS.pretrained:
+                raise DrawError("--ship packages a run of --logdir, not a shipped model")
+            pretrained.free_target(options.ship, overwrite=FLAGS.overwrite)
+        source = pretrained.choose(FLAGS.pretrained, FLAGS.logdir, "", explicit)
+        if source.note:
+            print_now(source.note)
         record, paths = evaluate_and_write(
-            explicit, FLAGS.logdir, options, FLAGS.checkpoint, log=print_now
+            explicit, source.model_dir, options, FLAGS.checkpoint, print_now, source.output_dir
         )
         records = [record]
     print(format_table([flat_row(r) for r in records]))
-    print(f"wrote {paths['json']} and {paths['csv']}")
+    print(f"wrote {', '.join(paths.values())}")
+    if options.ship:
+        folder = pretrained.package(record, options.ship, commit=options.commit,
+                                    overwrite=FLAGS.overwrite)  # fmt: skip
+        for name in sorted(os.listdir(folder)):
+            size = os.path.getsize(os.path.join(folder, name))
+            print(f"shipped {os.path.join(folder, name)} ({size / 1e6:.2f} MB)")
+        print(f"use it: python generate.py --pretrained={options.ship} --stochastic")
 
 
 if __name__ == "__main__":
     sys.argv = gather_compare_runs(sys.argv)
-    cli.run(main)
+    cli.run(main, Options)

@@ -6,6 +6,9 @@ glimpses), --fix_step=N|all (the report's Figure 1), --interpolate (Figure 2, en
 --interpolate_from=prior|data), --kernels (the first-layer convolution kernels of Models
 I-III). The model is rebuilt from RUN's config.json and its latest
 checkpoint (or --checkpoint); files go to --out_dir (default RUN/samples).
+--export=DIR writes the model as a SavedModel that TensorFlow loads without this project.
+--pretrained=NAME uses a shipped model instead (files to runs/pretrained/NAME/samples);
+so does a fresh copy of the project without --logdir, before any run is trained.
 """
 
 import os
@@ -14,10 +17,11 @@ from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
 from data import load_dataset, pipeline
-from draw import distribute, generation
+from draw import distribute, generation, pretrained
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
+from draw.export import export
 from draw.progress import print_now
-from draw.run_dir import load_trained_model, resolve_config
+from draw.run_dir import default_logdir, load_trained_model, resolve_config
 from draw.sampling import Sampler
 
 define_option_flags(generation.Options)
@@ -28,13 +32,23 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
     options = options_from_flags(generation.Options)
-    config, run, image_shape = resolve_config(explicit, FLAGS.logdir)
+    source = pretrained.choose(
+        FLAGS.pretrained, FLAGS.logdir, default_logdir(explicit), explicit, fallback=True
+    )
+    if source.note:
+        print(source.note, flush=True)
+    config, run, image_shape = resolve_config(explicit, source.model_dir)
     options.validate(config, image_shape)
     config, model, checkpoint = load_trained_model(
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )
+    if options.export:
+        written = export(model, options.export, FLAGS.overwrite)
+        print(f"exported {checkpoint} as a SavedModel to {written}")
+        if not options.modes():
+            return
     out = generation.OutputDir(
-        options.out_dir or os.path.join(run.path, "samples"), FLAGS.overwrite
+        options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite
     )
     out.check_writable()
 
@@ -50,4 +64,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, generation.Options)

@@ -8,8 +8,11 @@ tracebacks are shown.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import sys
+import textwrap
 
 VERBOSE = any(arg in ("--verbose", "--verbose=true", "--verbose=True") for arg in sys.argv)
 
@@ -38,11 +41,17 @@ if not VERBOSE:
 
 from absl import app, flags, logging  # noqa: E402
 
-from draw.config import FLAGS, define_flags  # noqa: E402
+from draw.config import (  # noqa: E402
+    FLAGS,
+    RUN_FLAGS,
+    define_flags,
+    fields_with_role,
+    flag_name,
+)
 from draw.errors import DrawError, Interrupted  # noqa: E402
 
 # Flags that name files or folders (of any of the scripts that define them).
-PATH_FLAGS = ("logdir", "data_dir", "checkpoint", "out_dir", "compare", "out")
+PATH_FLAGS = ("logdir", "data_dir", "checkpoint", "out_dir", "compare", "out", "export")
 
 
 def expand_user_paths(flag_values=FLAGS) -> None:
@@ -58,10 +67,74 @@ def expand_user_paths(flag_values=FLAGS) -> None:
             flag_values[name].value = os.path.expanduser(value)
 
 
-def run(main) -> None:
+HELP_ARGS = ("--help", "-h", "-?", "--helpshort")
+# DrawConfig's fields that choose the data; its other fields set the model or the training.
+DATA_FIELDS = ("dataset", "binarize", "color", "svhn_extra", "data_source", "data_dir")
+
+
+def help_groups(program: str, options=None) -> list[tuple[str, list[str], dict]]:
+    """The flags a script accepts, as (group, flag names, {flag: help replacing absl's}):
+    data, model, training (DrawConfig's fields), run and output (the run flags), then the
+    script's own (the fields of its options dataclass and the flags its module defines).
+    A field the options share with DrawConfig (--seed) is listed as the script's own."""
+    own, texts = [], {}
+    for f in dataclasses.fields(options) if options else ():
+        own.append(flag_name(f))
+        if f.metadata["shared"]:
+            texts[flag_name(f)] = f.metadata["help"]
+    own += [f.name for f in FLAGS.flags_by_module_dict().get(sys.argv[0], []) if f.name not in own]
+    data = [name for name in DATA_FIELDS if name not in own]
+    model, training = (
+        [name for name in fields_with_role(role) if name not in DATA_FIELDS + tuple(own)]
+        for role in ("model", "train")
+    )
+    run_flags = [name for name in RUN_FLAGS if name not in own]
+    groups = [("data", data), ("model", model), ("training", training)]
+    groups += [("run and output", run_flags), (program, own)]
+    return [(title, names, texts) for title, names in groups if names]
+
+
+def _flag_usage(name: str, help_text: str = "") -> str:
+    """One flag's entry: its syntax with the choices, its default, its help wrapped."""
+    flag = FLAGS[name]
+    choices = getattr(flag.parser, "enum_values", None)
+    if flag.boolean:
+        syntax = f"--[no]{name}"
+    elif choices:
+        syntax = f"--{name}=<{'|'.join(choices)}>"
+    else:
+        kind = {"int": "int", "float": "float"}.get(type(flag.default).__name__, "text")
+        syntax = f"--{name}=<{'list' if flag.flag_type().startswith('comma') else kind}>"
+    default = flag.default
+    if isinstance(default, bool):
+        default = str(default).lower()
+    default = "" if default in (None, "", []) else f"  (default: {default})"
+    text = help_text or re.sub(r"^<[^>]*>: ", "", flag.help)  # absl's enums start so
+    body = textwrap.fill(text, 94, initial_indent="      ",
+                         subsequent_indent="      ")  # fmt: skip
+    return f"  {syntax}{default}\n{body}"
+
+
+def help_text(program: str, doc: str, options=None) -> str:
+    """--help: the script's docstring, then every flag it accepts, grouped."""
+    lines = [(doc or "").strip(), "", f"Flags of {program} (--helpfull also lists absl's):"]
+    for title, names, texts in help_groups(program, options):
+        lines += ["", f"{title}:"] + [_flag_usage(name, texts.get(name, "")) for name in names]
+    return "\n".join(lines)
+
+
+def run(main, options=None) -> None:
     """absl's app.run(main) with the shared flags defined, and the one error path: a bad
-    flag or a DrawError is one line on stderr and its exit status."""
+    flag or a DrawError is one line on stderr and its exit status.
+
+    options: the script's options dataclass (its flags are listed by --help as its own).
+    --help lists the flags the script accepts, grouped; --helpfull is absl's full list.
+    """
     define_flags()
+    if any(arg in HELP_ARGS for arg in sys.argv[1:]):
+        program = os.path.basename(sys.argv[0])
+        print(help_text(program, sys.modules[main.__module__].__doc__, options))
+        sys.exit(0)
     if not VERBOSE:
         logging.set_verbosity(logging.ERROR)
     program = os.path.basename(sys.argv[0])
@@ -76,6 +149,10 @@ def run(main) -> None:
             argv = FLAGS(argv)
         except flags.Error as e:
             fail(f"error: {e}", 2)
+        except SystemExit as e:  # absl's --helpfull and --helpxml print, then exit with 1
+            if e.code == 1 and {"--helpfull", "--helpxml"} & set(argv):
+                sys.exit(0)
+            raise
         expand_user_paths()
         return argv
 

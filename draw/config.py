@@ -424,6 +424,18 @@ def options_from_flags(options_class, flag_values=FLAGS):
     return options_class(**{f.name: flag_values[flag_name(f)].value for f in fields})
 
 
+# The shared flags that are not DrawConfig fields: which run, and how to run it.
+RUN_FLAGS = (
+    "logdir",
+    "pretrained",
+    "checkpoint",
+    "overwrite",
+    "restore_from_previous",
+    "intra_op_threads",
+    "verbose",
+)
+
+
 def define_flags(flag_values=FLAGS) -> None:
     """Defines the flags shared by train.py, generate.py and evaluate.py: one per DrawConfig
     field, plus the run flags; safe to call twice."""
@@ -438,6 +450,14 @@ def define_flags(flag_values=FLAGS) -> None:
         flag_values=flag_values,
     )
     flags.DEFINE_string(
+        "pretrained",
+        "",
+        "A shipped trained model to use instead of a run (e.g. mnist_attention; "
+        "docs/pretrained.md). generate.py and evaluate.py write to runs/pretrained/NAME; "
+        "train.py starts a new run from its weights.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
         "checkpoint",
         "",
         "A named checkpoint (path prefix) instead of the run's latest.",
@@ -447,8 +467,9 @@ def define_flags(flag_values=FLAGS) -> None:
         "overwrite",
         False,
         "train.py: start a new run in --logdir even though one exists there (its "
-        "config.json, checkpoints/, train/ and test/ are deleted first). generate.py: "
-        "replace files of the same name in --out_dir.",
+        "config.json, checkpoints/, train/, test/ and TensorBoard events are deleted "
+        "first). generate.py: replace files of the same name in --out_dir, and the "
+        "--export folder. evaluate.py: replace the shipped model of the --ship name.",
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(

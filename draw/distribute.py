@@ -55,6 +55,25 @@ def make_strategy(config) -> tf.distribute.Strategy:
     return _tpu_strategy(config.tpu)  # "tpu", the last of config.strategy's choices
 
 
+def describe(strategy: tf.distribute.Strategy, name: str) -> str:
+    """One line: the devices the strategy trains on, its name and replicas, and whether
+    TensorFlow sees a GPU."""
+    try:
+        devices = list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy: TensorFlow places ops itself, on /CPU:0
+        devices = ["/device:CPU:0"]
+    short = ", ".join(d.split("device:")[-1] for d in devices)
+    replicas = strategy.num_replicas_in_sync
+    gpus = tf.config.list_physical_devices("GPU")
+    seen = (
+        f"{len(gpus)} GPU(s) visible"
+        if gpus
+        else "no GPU visible (for an NVIDIA GPU: pip install tensorflow[and-cuda])"
+    )
+    plural = "s" if replicas > 1 else ""
+    return f"training on {short} (--strategy={name}, {replicas} replica{plural}); {seen}"
+
+
 def _check_tf_config() -> None:
     """A TF_CONFIG that is set must be JSON with a cluster and this worker's task."""
     text = os.environ.get("TF_CONFIG", "")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data import load_dataset, pipeline
-from draw import memory
+from draw import memory, plots
 from draw.config import (
     COUNT_LIMIT,
     PRESETS,
@@ -90,6 +90,15 @@ class Options:
     compare: list[str] | None = option(
         None, "Runs to evaluate and tabulate together: --compare RUN1 RUN2 ... or =R1,R2."
     )
+    ship: str = option(
+        "",
+        "After measuring the run, ship it as the trained model NAME of the package "
+        "(draw/pretrained_models/NAME: weights, config.json and a card with the test-set "
+        "bound; docs/pretrained.md).",
+    )
+    commit: str = option(
+        "", "With --ship: the commit that trained the run. Default: this checkout's HEAD."
+    )
     seed: int = option(0, "Seed of every sampled figure.", shared=True, range=(0, SEED_LIMIT - 1))
     restore_from_previous: bool = option(
         False, "The newest checkpoint that reads, if the newest does not.", shared=True
@@ -109,6 +118,14 @@ class Options:
                 raise DrawError("--compare needs the runs to compare: --compare RUN1 RUN2 ...")
             if len(set(self.compare)) != len(self.compare):
                 raise DrawError(f"--compare lists a run twice: {self.compare}")
+        if self.ship:
+            if self.compare is not None or not self.elbo or self.num_test_images:
+                raise DrawError(
+                    "--ship measures one run's bound on the whole test split: drop --compare "
+                    "and --num_test_images, keep --elbo"
+                )
+        elif self.commit:
+            raise DrawError("--commit names the commit of a run to --ship")
 
 
 def config_summary(config: DrawConfig) -> str:
@@ -173,10 +190,14 @@ def check_memory(config, data, options: Options) -> None:
         )
 
 
-def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
+def evaluate_run(
+    explicit: dict, logdir: str, options: Options, checkpoint="", log=print, per_sample=None
+):
     """Measures one run; returns its record (JSON-ready, without per-image arrays).
 
     explicit: DrawConfig fields given on the command line (checked against the run).
+    per_sample: a dict that receives the NN-NLL of each sample `[num_samples]` as
+    "nn_nll", when measured.
     """
     options.validate()
     config, model, path = load_trained_model(
@@ -223,6 +244,8 @@ def evaluate_run(explicit: dict, logdir: str, options: Options, checkpoint="", l
         result = nearest_neighbour_nll(
             model, train_images, options.num_samples, options.seed, options.eval_batch_size, log
         )
+        if per_sample is not None:
+            per_sample["nn_nll"] = result["per_sample"]
         for key in ("per_sample", "neighbour", "distance"):
             result.pop(key)
         record["nn_nll"] = {**result, "reference": reference}
@@ -337,11 +360,20 @@ def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
     return {"json": stem + ".json", "csv": stem + ".csv"}
 
 
-def evaluate_and_write(explicit: dict, logdir: str, options: Options, checkpoint="", log=print):
-    """evaluate_run, then its JSON and CSV into RUN/evaluations/; returns (record, paths)."""
+def evaluate_and_write(
+    explicit: dict, logdir: str, options: Options, checkpoint="", log=print, output_dir=""
+):
+    """evaluate_run, then its JSON and CSV into OUTPUT/evaluations/ (OUTPUT: output_dir,
+    default the run); returns (record, paths)."""
     logdir = logdir or default_logdir(explicit)
-    record = evaluate_run(explicit, logdir, options, checkpoint, log)
-    paths = write_results(results_folder(logdir), record, [flat_row(record)])
+    per_sample = {}
+    record = evaluate_run(explicit, logdir, options, checkpoint, log, per_sample)
+    paths = write_results(results_folder(output_dir or logdir), record, [flat_row(record)])
+    if "nn_nll" in per_sample:
+        label = f"{record['run']} (step {record['step']}): {record['nn_nll']['reference']}"
+        figure = plots.nn_nll_histogram(per_sample["nn_nll"], label)
+        paths["histogram"] = paths["json"][: -len(".json")] + ".nn_nll.png"
+        atomic_write(paths["histogram"], plots.save_png(figure))
     return record, paths
 
 
@@ -386,4 +418,8 @@ def compare_runs(explicit: dict, logdirs: list[str], options: Options, log=print
     if len(logdirs) == 1:
         folder = os.path.join(os.path.dirname(os.path.abspath(logdirs[0])), "comparisons")
     record = {"runs": records, "created": records[-1]["created"], "seed": options.seed}
-    return records, write_results(folder, record, [flat_row(r) for r in records])
+    rows = [flat_row(r) for r in records]
+    paths = write_results(folder, record, rows)
+    paths["chart"] = paths["json"][: -len(".json")] + ".png"
+    atomic_write(paths["chart"], plots.save_png(plots.comparison_chart(rows)))
+    return records, paths

@@ -23,6 +23,7 @@ FRAME_MS = 250  # duration of a frame of an animation
 LAST_FRAME_MS = 1500  # the finished canvas stays longer
 READ_COLOUR = (0, 200, 0)
 WRITE_COLOUR = (230, 0, 0)
+ATTENTION_SCALE = 3  # pictures with glimpse boxes are drawn 3x larger
 
 
 def image_grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.5):
@@ -131,6 +132,31 @@ def animation_frames(
     return frames
 
 
+def attention_boxes(config, width: int, outputs: dict, write_offset: int = 0):
+    """The glimpse boxes of outputs' windows `[T, n, 3]` (those present): read boxes on the
+    image at the cell's left, write boxes on the canvas at write_offset; config gives the
+    glimpse sizes, width the images' width."""
+    boxes = []
+    if "read_window" in outputs:
+        boxes.append(Boxes(outputs["read_window"], config.read_n, READ_COLOUR, width))
+    if "write_window" in outputs:
+        window = outputs["write_window"]
+        boxes.append(Boxes(window, config.write_n, WRITE_COLOUR, width, write_offset))
+    return tuple(boxes)
+
+
+def drawing_picture(config, x: np.ndarray, outputs: dict) -> np.ndarray:
+    """Images x `[n, H, W, C]` beside their canvases at every step, the read and write
+    windows drawn, the T steps from top to bottom: `[T * rows, n * cols, 3]` uint8 (the
+    frames of generate.py's reconstruct.gif with --show_attention). outputs: the model's
+    on x, with canvases `[T, n, H, W, C]` in [0, 1]."""
+    canvas = outputs["canvas"]
+    pairs = np.concatenate([np.broadcast_to(x, canvas.shape), canvas], axis=3)
+    boxes = attention_boxes(config, x.shape[2], outputs, write_offset=x.shape[2])
+    frames = animation_frames(pairs, len(x), boxes, ATTENTION_SCALE)
+    return np.concatenate([np.asarray(frame.convert("RGB")) for frame in frames], axis=0)
+
+
 def labelled_panel(pictures: list[Image.Image], labels: list[str], columns: int):
     """Pictures of one size side by side, `columns` wide, each with a label above it."""
     font = ImageFont.load_default()
@@ -196,23 +222,3 @@ def first_layer_kernels(model) -> dict[str, np.ndarray]:
         name: np.transpose(block.first_kernels.numpy(), (3, 0, 1, 2))
         for name, block in model.conv_blocks().items()
     }
-
-
-def kernel_picture(kernels: dict[str, np.ndarray], scale: int = 8, pad: int = 1) -> np.ndarray:
-    """One row of kernels per block, each kernel min-max scaled to [0, 1] on its own and
-    enlarged `scale` times (nearest neighbour): `[height, width, C]` float in [0, 1].
-    """
-    rows = []
-    for weights in kernels.values():
-        low = weights.min(axis=(1, 2, 3), keepdims=True)
-        high = weights.max(axis=(1, 2, 3), keepdims=True)
-        unit = (weights - low) / np.maximum(high - low, 1e-12)
-        big = unit.repeat(scale, axis=1).repeat(scale, axis=2)
-        rows.append(image_grid(big, columns=len(big), pad=pad))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=0.5) for r in rows]
-    gap = np.full((scale, width, rows[0].shape[2]), 0.5, dtype=rows[0].dtype)
-    picture = rows[0]
-    for row in rows[1:]:
-        picture = np.concatenate([picture, gap, row], axis=0)
-    return picture

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from draw import figures, memory, sampling
+from draw import figures, memory, plots, sampling
 from draw.config import SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
 from draw.progress import Progress
 from draw.run_dir import fill, remove_leftovers, temporary_file
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
-ATTENTION_SCALE = 3  # animations with glimpse boxes are drawn 3x larger
 FIX_STEP_PANEL_COLUMNS = 5
 INTERPOLATE_FROM = ("prior", "data")
 MAX_SAMPLES = 10_000_000  # --num_samples; the memory each mode needs is checked too
@@ -65,6 +64,12 @@ class Options:
         range=(1, MAX_SAMPLES),
     )
     out_dir: str = option("", "Output folder. Default: RUN/samples.")
+    export: str = option(
+        "",
+        "Write the model as a TensorFlow SavedModel to this folder, with the serving "
+        "signatures generate, reconstruct and decode (docs/export.md); it loads with "
+        "tf.saved_model.load, without this project.",
+    )
     seed: int = option(0, "Seed of all the sampling.", shared=True, range=(0, SEED_LIMIT - 1))
 
     def modes(self) -> list[str]:
@@ -75,8 +80,8 @@ class Options:
         """DrawError with one sentence for the first value that cannot work with the
         trained run's config (and, given its image_shape, for a request whose arrays
         clearly cannot fit in memory)."""
-        if not self.modes():
-            raise DrawError(f"choose what to generate: --{', --'.join(MODES)}")
+        if not self.modes() and not self.export:
+            raise DrawError(f"choose what to generate: --{', --'.join(MODES)} or --export=DIR")
         check_fields(self)
         if self.fix_step:
             fixed_steps(self.fix_step, config.T)
@@ -104,7 +109,7 @@ def memory_needed(mode: str, options: Options, config, image_shape) -> int:
         n = math.ceil(n / INTERPOLATION_COLUMNS) * (INTERPOLATION_COLUMNS + 2)
     else:
         return 0
-    scale = ATTENTION_SCALE**2 if options.show_attention else 1
+    scale = figures.ATTENTION_SCALE**2 if options.show_attention else 1
     return config.T * n * math.prod(image_shape) * (2 * memory.FLOAT + scale)
 
 
@@ -257,24 +262,15 @@ def grid_columns(n: int) -> int:
 
 
 def _attention_boxes(ctx: Context, outputs: dict, write_offset: int = 0):
-    """The glimpse boxes of outputs' windows, if the options ask for them: read boxes on
-    the image at the cell's left, write boxes on the canvas at write_offset."""
+    """The glimpse boxes of outputs' windows (figures.attention_boxes), if the options
+    ask for them."""
     if not ctx.options.show_attention:
         return ()
-    config, width, boxes = ctx.config, ctx.sampler.model.A, []
-    if "read_window" in outputs:
-        window = outputs["read_window"]
-        boxes.append(figures.Boxes(window, config.read_n, figures.READ_COLOUR, width))
-    if "write_window" in outputs:
-        window = outputs["write_window"]
-        boxes.append(
-            figures.Boxes(window, config.write_n, figures.WRITE_COLOUR, width, write_offset)
-        )
-    return tuple(boxes)
+    return figures.attention_boxes(ctx.config, ctx.sampler.model.A, outputs, write_offset)
 
 
 def _animation(name, steps, columns, boxes) -> Output:
-    scale = ATTENTION_SCALE if boxes else 1
+    scale = figures.ATTENTION_SCALE if boxes else 1
     frames = figures.animation_frames(steps, columns, boxes, scale)
     return Output(name, figures.save_gif(frames))
 
@@ -420,10 +416,8 @@ def interpolate(ctx: Context) -> list[Output]:
 def kernels(ctx: Context) -> list[Output]:
     """The learned first-layer convolution kernels of Models I-III (report section 5.1),
     one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
-    blocks = figures.first_layer_kernels(ctx.sampler.model)
-    pictures = [figures.to_pil(figures.kernel_picture({name: k})) for name, k in blocks.items()]
-    labels = [f"{name}: first-layer kernels" for name in blocks]
-    return [Output("kernels.png", figures.save_png(figures.labelled_panel(pictures, labels, 1)))]
+    figure = plots.kernel_figure(figures.first_layer_kernels(ctx.sampler.model))
+    return [Output("kernels.png", plots.save_png(figure))]
 
 
 MODES: dict[str, Callable[[Context], list[Output]]] = {

@@ -20,6 +20,7 @@ the canvas is channels-first `[batch, C, B, A]` (see draw.attention).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -82,12 +83,16 @@ def run_steps(step, state, inputs):
     return state, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class DRAW(keras.Model):
     """DRAW with optional read and write attention.
 
     Args:
       config: the run's DrawConfig (T, sizes, attention switches, seed).
       image_shape: `(B, A, C)`, the dataset's height, width and channels.
+
+    `model.save("draw.keras")` and `keras.saving.load_model("draw.keras")` round-trip it
+    (and the variants of models/): `get_config` stores the two arguments as JSON.
     """
 
     def __init__(self, config: DrawConfig, image_shape, **kwargs):
@@ -125,6 +130,21 @@ class DRAW(keras.Model):
         """The names of the metrics a variant adds to loss, L_x and L_z (Model II: L_c,
         accuracy), for progress lines and result files."""
         return [m.name for m in self.metrics[3:]]
+
+    def get_config(self):
+        """The constructor's arguments, JSON-ready: the DrawConfig's fields and the image
+        shape `[B, A, C]`, beside the model's name."""
+        return {
+            **super().get_config(),
+            "config": dataclasses.asdict(self.config),
+            "image_shape": [self.B, self.A, self.C],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        draw_config = DrawConfig.from_dict(config.pop("config"))
+        return cls(draw_config, config.pop("image_shape"), **config)
 
     def build(self, input_shape=None):
         """Creates the layers' weights with one step of the recurrence on zeros (the order,

@@ -4,6 +4,8 @@
     RUN/checkpoints/      tf.train.CheckpointManager (model, optimizer, step); its list
                           `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
+    RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
+                          save_weights), as in a shipped model (draw.pretrained)
 
     RUN/train.lock        held (flock) by the one train.py that writes the run (RunLock)
 
@@ -29,6 +31,7 @@ import shutil
 import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -226,6 +229,34 @@ def _image_shape(value) -> tuple[int, int, int]:
     return tuple(value)
 
 
+def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
+    """Writes the folder path whole: fill(staging) fills a new folder beside it, which then
+    takes path's place (an existing path is moved aside, and deleted once the new one is
+    in place). If fill or a rename fails, path stays as it was; an OSError is a DrawError
+    naming path."""
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        prefix = "." + os.path.basename(path) + "."
+        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch:
+            staging, old = os.path.join(scratch, "new"), os.path.join(scratch, "old")
+            os.mkdir(staging, 0o755)
+            fill(staging)
+            if os.path.lexists(path):
+                os.rename(path, old)
+            try:
+                os.rename(staging, path)
+            except OSError:
+                if os.path.lexists(old):
+                    os.rename(old, path)
+                raise
+    except OSError as e:
+        raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+
+
+WEIGHTS_FILE = "model.weights.h5"
+
+
 def default_logdir(explicit: dict) -> str:
     """runs/<dataset>_<preset>, from the flags given, the preset's values or the defaults."""
     defaults = DrawConfig()
@@ -239,6 +270,7 @@ class RunDir:
         self.path = path
         self.config_path = os.path.join(path, "config.json")
         self.checkpoint_dir = os.path.join(path, "checkpoints")
+        self.weights_path = os.path.join(path, WEIGHTS_FILE)
 
     def events_dir(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -279,20 +311,29 @@ class RunDir:
     def has_checkpoints(self) -> bool:
         return os.path.isfile(os.path.join(self.checkpoint_dir, "checkpoint"))
 
+    def holds_weights_only(self) -> bool:
+        """Whether the run is weights without checkpoints (a shipped model)."""
+        return os.path.isfile(self.weights_path) and not self.has_checkpoints()
+
     def latest_step(self) -> int:
         """The step of the newest checkpoint the list names (0 when there is none)."""
         paths = listed_checkpoints(self.checkpoint_dir)
         return checkpoint_step(paths[-1]) or 0 if paths else 0
 
     def clear(self) -> None:
-        """Deletes the run (config.json, checkpoints/, train/, test/) for --overwrite; other
-        files stay. config.json goes first, so an interrupted clear leaves checkpoints that
-        no configuration claims (an error until --overwrite again), never a half old run."""
+        """Deletes the run (config.json, checkpoints/, train/, test/ and the configuration's
+        TensorBoard events) for --overwrite; other files stay. config.json goes first, so
+        an interrupted clear leaves checkpoints that no configuration claims (an error
+        until --overwrite again), never a half old run."""
         if not os.path.isdir(self.path):
             return
+        events = [
+            os.path.basename(path)
+            for path in glob.glob(os.path.join(glob.escape(self.path), "events.out.tfevents.*"))
+        ]
         try:
             trash = tempfile.mkdtemp(dir=self.path, prefix=".overwritten-")
-            for name in ("config.json", "checkpoints", "train", "test"):
+            for name in ["config.json", "checkpoints", "train", "test"] + events:
                 if os.path.lexists(os.path.join(self.path, name)):
                     os.rename(os.path.join(self.path, name), os.path.join(trash, name))
             shutil.rmtree(trash)
@@ -429,16 +470,35 @@ def checkpoint_to_load(run: RunDir, named: str = "") -> str:
     return latest
 
 
+def load_weights(model, path: str) -> None:
+    """model.load_weights(path) (a Keras .weights.h5 file), any failure one DrawError.
+
+    Such a file holds no optimizer state: Keras' warning that the model's optimizer (of a
+    run about to train) finds none in it is expected, and silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DrawError(f"cannot load the weights {path}: {first_line(e)}") from None
+
+
 def load_trained_model(
     explicit: dict, logdir: str = "", named_checkpoint: str = "", restore_from_previous=False
 ):
     """Rebuilds a run's model and restores its weights: the named checkpoint, or the
-    newest one (with restore_from_previous, the newest one that reads).
+    newest one (with restore_from_previous, the newest one that reads), or for a run of
+    weights only (a shipped model) its model.weights.h5.
 
-    Returns (config, model, checkpoint path).
+    Returns (config, model, checkpoint or weights path).
     """
     config, run, image_shape = resolve_config(explicit, logdir)
     model = build_model(config, image_shape)
+    if run.holds_weights_only():
+        if named_checkpoint:
+            raise DrawError(f"{run.path} holds weights, not checkpoints: drop --checkpoint")
+        load_weights(model, run.weights_path)
+        return config, model, run.weights_path
     checkpoint = tf.train.Checkpoint(model=model)
     if named_checkpoint:
         path = checkpoint_to_load(run, named_checkpoint)

@@ -17,6 +17,7 @@ folder) is a DrawError, and the checkpoints already written stay as they were.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import signal
 import threading
@@ -25,17 +26,43 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
 
 from data import pipeline
 from draw import distribute, memory
+from draw.config import DrawConfig
 from draw.errors import DrawError, Interrupted, first_line
-from draw.figures import image_grid
+from draw.figures import drawing_picture, image_grid
 from draw.likelihood import evaluate_bound
 from draw.progress import format_duration, print_now
-from draw.run_dir import RunDir, RunLock, listed_checkpoints, restore_newest
+from draw.run_dir import RunDir, RunLock, listed_checkpoints, load_weights, restore_newest
 from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
+NUM_DRAWING_IMAGES = 8  # test images whose drawing, step by step, goes to TensorBoard
+# What the HParams dashboard compares runs by: the final test-set figures (RUN/test) and
+# the last training loss (RUN/train).
+HPARAMS_METRICS = [
+    hparams_api.Metric("loss", group="test", display_name="test bound L_x + L_z (nats)"),
+    hparams_api.Metric("L_x", group="test", display_name="test L_x (nats)"),
+    hparams_api.Metric("L_z", group="test", display_name="test L_z (nats)"),
+    hparams_api.Metric("loss", group="train", display_name="training loss (nats)"),
+]
+
+
+def write_configuration(config) -> None:
+    """The run's configuration, with the default summary writer: through the HParams
+    plugin (every DrawConfig field; the metrics are HPARAMS_METRICS) and as a text table."""
+    values = dataclasses.asdict(config)
+    domains = {}
+    for f in dataclasses.fields(DrawConfig):
+        choices = f.metadata["choices"]
+        domain = hparams_api.Discrete(list(choices)) if choices else None
+        domains[f.name] = hparams_api.HParam(f.name, domain)
+    hparams_api.hparams_config(hparams=list(domains.values()), metrics=HPARAMS_METRICS)
+    hparams_api.hparams({domains[k]: v for k, v in values.items()})
+    rows = "\n".join(f"| {k} | {v!r} |" for k, v in values.items())
+    tf.summary.text("config", f"| field | value |\n|---|---|\n{rows}", step=0)
 
 
 def make_optimizer(config) -> keras.optimizers.Optimizer:
@@ -66,6 +93,8 @@ class Trainer:
     one does not (otherwise that is a DrawError).
     overwrite: start the run afresh, deleting the one in run (train() does it, once it
     holds the run's lock).
+    initial_weights: a .weights.h5 file (a shipped model's) the model starts from when the
+    run has no checkpoint yet; the optimizer and the step start afresh.
 
     Everything that can be checked is checked here, before train() touches any file: the
     data against the stored run, the batch size, the strategy, the memory training needs.
@@ -81,6 +110,7 @@ class Trainer:
         strategy=None,
         restore_from_previous=False,
         overwrite=False,
+        initial_weights="",
     ):
         if stored_image_shape is not None and tuple(stored_image_shape) != data.image_shape:
             raise DrawError(
@@ -100,6 +130,7 @@ class Trainer:
         if config.skip_nonfinite and self.strategy.num_replicas_in_sync > 1:
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous, self.overwrite = restore_from_previous, overwrite
+        self.initial_weights = initial_weights
         self.last_good = None  # the newest checkpoint known to be complete
         check_data(config, data)
         memory.check_training(config, data.image_shape, self.strategy.num_replicas_in_sync)
@@ -130,6 +161,14 @@ class Trainer:
         )
         self.test_fn = on_replicas(self.model.test_step, jit)
         self.reconstruct_fn = on_replicas(lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit)
+        self.drawing_fn = on_replicas(
+            lambda x: {
+                k: tf.sigmoid(v) if k == "canvas" else v
+                for k, v in self.model(x).items()
+                if k in ("canvas", "read_window", "write_window")
+            },
+            jit,
+        )
         self.sample_fn = on_replicas(
             lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]), jit
         )
@@ -143,6 +182,9 @@ class Trainer:
             # A learning rate given for this invocation replaces the stored one.
             self.optimizer.learning_rate.assign(self.config.learning_rate)
             self.log(f"resumed from {latest} at step {int(self.step)}")
+        elif self.initial_weights:
+            load_weights(self.model, self.initial_weights)
+            self.log(f"starting from the weights {self.initial_weights}")
         self.saved_step = int(self.step) if latest else None
         self.last_good = latest
         return int(self.step)
@@ -206,12 +248,15 @@ class Trainer:
         )
         summary_images = pipeline.test_images(self.data, config.binarize, count=NUM_SUMMARY_IMAGES)
         with self._writing(self.run.path):
-            train_writer, test_writer = (
+            train_writer, test_writer, run_writer = (
                 tf.summary.create_file_writer(self.run.events_dir(name))
                 if self.chief
                 else tf.summary.create_noop_writer()
-                for name in ("train", "test")
+                for name in ("train", "test", "")
             )
+            with run_writer.as_default():
+                write_configuration(config)
+            run_writer.close()
         if start >= config.train_iters:
             self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")
         else:
@@ -329,11 +374,17 @@ class Trainer:
         x = tf.constant(summary_images)
         reconstructions = self.reconstruct_fn(x).numpy()
         samples = self.sample_fn().numpy()
+        drawn = x[:NUM_DRAWING_IMAGES]
+        outputs = {k: v.numpy() for k, v in self.drawing_fn(drawn).items()}
         self.model.noise_seed.state.assign(noise_state)
+        drawing = drawing_picture(self.config, drawn.numpy(), outputs)
         side_by_side = np.concatenate([summary_images, reconstructions], axis=2)
         with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
             tf.summary.image("reconstructions", image_grid(side_by_side, 8)[np.newaxis])
             tf.summary.image("samples", image_grid(samples, 8)[np.newaxis])
+            # Each test image beside its canvas at steps 1..T (top to bottom), with the read
+            # (green) and write (red) windows.
+            tf.summary.image("drawing", drawing[np.newaxis])
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

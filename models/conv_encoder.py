@@ -8,9 +8,12 @@ Encoder RNN, and the loss is backpropagated to the added CNN."
 
 from __future__ import annotations
 
+import keras
+
 from models.image_features import ImageFeaturesDRAW
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class ConvEncoderDRAW(ImageFeaturesDRAW):
     def __init__(self, config, image_shape, **kwargs):
         super().__init__(config, image_shape, **kwargs)

@@ -13,11 +13,13 @@ computed once (the core's image context); conv(x_hat) is recomputed at each step
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from models.image_features import ImageFeaturesDRAW, conv_features
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class ConvReadDRAW(ImageFeaturesDRAW):
     def __init__(self, config, image_shape, **kwargs):
         reads_x = config.read_input == "both"

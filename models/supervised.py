@@ -20,6 +20,7 @@ from models.image_features import ImageFeaturesDRAW
 NUM_CLASSES = 10  # digits: MNIST 0..9, SVHN with label 10 mapped to 0
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class SupervisedDRAW(ImageFeaturesDRAW):
     def __init__(self, config, image_shape, **kwargs):
         super().__init__(config, image_shape, **kwargs)

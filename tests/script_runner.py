@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from draw import cli
+from draw import cli, evaluation, generation
 from draw.config import FLAGS, define_flags, explicit_config_values, make_config
 
 
@@ -22,11 +22,12 @@ def _script(name):
 def run_in_process(capfd, script, *args):
     """Runs `script args` as `python script args` would; returns (status, stdout, stderr)."""
     main = _script(script).main
+    options = {"generate.py": generation.Options, "evaluate.py": evaluation.Options}.get(script)
     FLAGS.unparse_flags()
     argv, sys.argv = sys.argv, [script, *args]
     capfd.readouterr()
     try:
-        cli.run(main)
+        cli.run(main, options)  # as the script's `if __name__ == "__main__"` does
         status = 0
     except SystemExit as e:
         status = 0 if e.code is None else e.code

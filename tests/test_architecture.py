@@ -89,9 +89,10 @@ LAYERS = {
     "models.supervised": 3.3, "models.conv_encoder": 3.3, "models": 4,
     "data.arrays": 1, "data.mnist": 2, "data.svhn": 2, "data.pipeline": 2, "data": 4,
     "draw.run_dir": 5, "draw.sampling": 5,
-    "draw.figures": 6, "draw.likelihood": 6,
+    "draw.figures": 6, "draw.likelihood": 6, "draw.pretrained": 6, "draw.export": 6,
+    "draw.plots": 6,
     "draw.training": 7, "draw.generation": 7, "draw.evaluation": 7,
-    "draw.cli": 8,
+    "draw.api": 7, "draw.cli": 8,
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from draw.errors import DrawError
 from draw.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
@@ -53,6 +54,8 @@ def test_results_are_written_reproducible_and_earlier_ones_kept(tiny_run, tmp_pa
     assert "nn_nll_mean" in first.stdout and "elbo" in first.stdout
     folder = os.path.join(run_path, "evaluations")
     (first_json,) = [n for n in os.listdir(folder) if n.startswith("0001-") and "json" in n]
+    histogram = first_json[: -len(".json")] + ".nn_nll.png"  # matplotlib, beside the JSON
+    assert histogram in first.stdout and Image.open(os.path.join(folder, histogram)).size[0] > 0
     before = checksums(folder)
     _evaluate(*args)
     names = sorted(os.listdir(folder))
@@ -87,6 +90,8 @@ def test_compare_writes_one_table_of_all_runs(tiny_run, tmp_path):
     assert all(r["summary"] and float(r["elbo"]) > 0 for r in rows)
     assert [r["elbo"]["loss"] for r in records] == [float(r["elbo"]) for r in rows]
     assert os.path.isfile(tmp_path / "a" / "evaluations" / "latest.json")
+    assert paths["chart"] == paths["json"][: -len(".json")] + ".png"
+    assert Image.open(paths["chart"]).format == "PNG"
 
 
 def test_compare_takes_space_separated_runs():

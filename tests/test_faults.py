@@ -189,4 +189,7 @@ def test_overwrite_starts_a_new_run_on_purpose(capfd, tmp_path, tiny_mnist_dir, 
     assert RunDir(run).read()[0].T == 3
     assert [os.path.basename(p) for p in listed_checkpoints(f"{run}/checkpoints")] == ["ckpt-5"]
     assert not os.path.exists(f"{run}/checkpoints/ckpt-10.index")
-    assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "test", "train"]
+    listed = sorted(os.listdir(run))
+    events = [name for name in listed if name.startswith("events.out.tfevents.")]
+    assert len(events) == 1  # the new run's configuration (HParams), not the old one's
+    assert [n for n in listed if n not in events] == ["checkpoints", "config.json", "test", "train"]

@@ -251,7 +251,7 @@ def test_reconstruct_writes_pairs_and_animation(sampler, run, tmp_path):
     left = np.asarray(grid)[:SIDE, :SIDE]
     np.testing.assert_array_equal(left, np.rint(run[1].test_images[0, :, :, 0]).astype(np.uint8))
     gif = Image.open(tmp_path / "reconstruct.gif")
-    scale = generation.ATTENTION_SCALE
+    scale = figures.ATTENTION_SCALE
     assert gif.n_frames == config.T
     assert gif.size == (scale * _grid_side(3, 2 * SIDE), scale * (_grid_side(2) + 1 + figures.BAR))
 
@@ -263,7 +263,7 @@ def test_attention_boxes_read_on_the_image_and_write_on_the_canvas(run, tmp_path
     context = _context(sampling.Sampler(model), run, num_samples=4, show_attention=True)
     _write(context, "reconstruct", tmp_path)
     gif = Image.open(tmp_path / "reconstruct.gif")
-    scale, cell = generation.ATTENTION_SCALE, 2 * SIDE + figures.PAD
+    scale, cell = figures.ATTENTION_SCALE, 2 * SIDE + figures.PAD
     for t in range(gif.n_frames):
         gif.seek(t)
         frame = np.asarray(gif.convert("RGB"))

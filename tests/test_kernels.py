@@ -7,9 +7,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from draw import plots
 from draw.config import make_config
 from draw.errors import DrawError
-from draw.figures import first_layer_kernels, kernel_picture
+from draw.figures import first_layer_kernels
 from draw.run_dir import RunDir
 from models import build_model
 from tests.conftest import tiny_config
@@ -35,16 +36,19 @@ def test_plain_draw_has_no_kernels_to_plot():
         first_layer_kernels(build_model(tiny_config(), (12, 12, 1)))
 
 
-def test_kernel_picture_scales_each_kernel_to_unit_range():
+def test_kernel_figure_shows_every_kernel_on_one_signed_scale():
     rng = np.random.default_rng(0)
-    kernels = {"a": rng.normal(size=(3, 2, 2, 1)), "b": rng.normal(size=(2, 2, 2, 1))}
-    picture = kernel_picture(kernels, scale=2, pad=1)
-    # two rows of 2x2 kernels enlarged to 4x4, one gap of `scale` rows between them
-    assert picture.shape == (4 + 2 + 4, 3 * 4 + 2, 1)
-    first = kernels["a"][0, :, :, 0]
-    expected = (first - first.min()) / (first.max() - first.min())
-    np.testing.assert_allclose(picture[0:4:2, 0:4:2, 0], expected)
-    np.testing.assert_allclose(picture[6:10:2, 5:9:2, 0].min(), 0.0)
+    kernels = {"a": rng.normal(size=(3, 2, 2, 1)), "b": rng.normal(size=(2, 2, 2, 1)) * 3}
+    figure = plots.kernel_figure(kernels)
+    *axes, colorbar = figure.axes
+    assert len(axes) == 2 * 3  # a row per stack, as many columns as the most filters
+    shown = [a for a in axes if a.images]
+    assert len(shown) == 5 and not axes[5].axison  # b has 2 kernels: its 3rd cell is empty
+    np.testing.assert_array_equal(shown[4].images[0].get_array(), kernels["b"][1, :, :, 0])
+    limit = max(np.abs(kernels["a"]).max(), np.abs(kernels["b"]).max())
+    assert all(a.images[0].get_clim() == (-limit, limit) for a in shown)
+    assert colorbar.get_ylabel() == "weight"
+    assert [axes[0].get_ylabel(), axes[3].get_ylabel()] == ["a", "b"]
 
 
 def _saved_run(folder, config, shape=(12, 12, 1)):
@@ -60,9 +64,10 @@ def test_generate_kernels_writes_one_labelled_row_per_conv_stack(tmp_path):
     run, _ = _saved_run(tmp_path / "run", config)
     _generate(f"--logdir={run.path}", "--kernels", f"--out_dir={tmp_path}/out")
     assert os.listdir(tmp_path / "out") == ["kernels.png"]
-    picture = np.asarray(Image.open(tmp_path / "out" / "kernels.png"))
-    row_height = 5 * 8 + 14  # 5x5 kernels enlarged 8 times under a 14-pixel label
-    assert picture.shape == (2 * row_height + 8, 8 * 5 * 8 + 7)  # 2 stacks of 8 kernels
+    picture = Image.open(tmp_path / "out" / "kernels.png")
+    kernels = first_layer_kernels(_saved_run(tmp_path / "again", config)[1])
+    figure = plots.kernel_figure(kernels)  # 2 stacks of 8 kernels
+    assert picture.size == tuple(int(v) for v in figure.get_size_inches() * figure.dpi)
 
 
 def test_generate_kernels_of_plain_draw_is_an_error_that_writes_nothing(tmp_path):
