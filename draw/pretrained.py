@@ -32,7 +32,14 @@ import tensorflow as tf
 
 from draw.config import DrawConfig, fields_with_role, make_config
 from draw.errors import DrawError
-from draw.run_dir import WEIGHTS_FILE, RunDir, atomic_folder, atomic_write, load_trained_model
+from draw.run_dir import (
+    WEIGHTS_FILE,
+    RunDir,
+    atomic_folder,
+    atomic_write,
+    default_logdir,
+    load_trained_model,
+)
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained_models")
 OUTPUT_ROOT = os.path.join("runs", "pretrained")
@@ -139,9 +146,15 @@ def starting_point(name: str, explicit: dict) -> tuple[dict, str]:
 
 def train_command(config: DrawConfig, logdir: str) -> str:
     """A train.py command line that trains config: the flags whose values differ from
-    the preset's (the data folder, a path of the machine that trained it, left out)."""
+    the preset's (the data folder, a path of the machine that trained it, left out), and
+    --logdir as a path relative to the working folder unless it is the default."""
     base = make_config(config.preset, dataset=config.dataset)
-    parts = ["python", "train.py", f"--logdir={logdir}"]
+    parts = ["python", "train.py"]
+    relative = os.path.relpath(logdir)
+    if relative.startswith(".."):
+        relative = logdir
+    if relative != default_logdir({"preset": config.preset, "dataset": config.dataset}):
+        parts.append(f"--logdir={relative}")
     if config.preset != DrawConfig.preset:
         parts.append(f"--preset={config.preset}")
     if config.dataset != make_config(config.preset).dataset:
