@@ -221,7 +221,8 @@ def evaluate_run(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     check_memory(config, data, options)
-    log(f"evaluating {path} (step {record['step']}, {record['summary']})")
+    step = "" if record["step"] is None else f"step {record['step']}, "
+    log(f"evaluating {path} ({step}{record['summary']})")
     if options.elbo or options.iwae:
         images, labels = _test_subset(data, config, options.num_test_images)
     if options.elbo:
@@ -370,7 +371,9 @@ def evaluate_and_write(
     record = evaluate_run(explicit, logdir, options, checkpoint, log, per_sample)
     paths = write_results(results_folder(output_dir or logdir), record, [flat_row(record)])
     if "nn_nll" in per_sample:
-        label = f"{record['run']} (step {record['step']}): {record['nn_nll']['reference']}"
+        run = os.path.basename(os.path.normpath(record["run"]))
+        step = "" if record["step"] is None else f" at step {record['step']}"
+        label = f"{run}{step}\nreferences: {record['nn_nll']['reference']}"
         figure = plots.nn_nll_histogram(per_sample["nn_nll"], label)
         paths["histogram"] = paths["json"][: -len(".json")] + ".nn_nll.png"
         atomic_write(paths["histogram"], plots.save_png(figure))
