@@ -186,6 +186,19 @@ def replica_function(strategy, fn, jit_compile: bool = False):
     return run
 
 
+def updates_through_merge_call(strategy=None) -> bool:
+    """Whether Keras applies gradients through a merge_call under strategy (default: the
+    one in scope): under the mirrored, multi-worker and TPU strategies, whatever their
+    number of replicas. A merge_call cannot run inside tf.cond."""
+    strategy = strategy or tf.distribute.get_strategy()
+    merging = (
+        tf.distribute.MirroredStrategy,
+        tf.distribute.MultiWorkerMirroredStrategy,
+        tf.distribute.TPUStrategy,
+    )
+    return isinstance(strategy, merging)
+
+
 def sum_over_replicas(values):
     """The sum of `values` (a list of tensors) over the replicas, in a replica context;
     `values` itself without a strategy."""

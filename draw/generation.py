@@ -89,7 +89,7 @@ class Options:
             raise DrawError("--show_attention needs a model with read or write attention")
         if self.kernels:
             figures.check_has_kernels(config)
-        if image_shape is not None:
+        if image_shape is not None and self.modes():
             needed = max(memory_needed(mode, self, config, image_shape) for mode in self.modes())
             what = f"--num_samples={self.num_samples} with --{', --'.join(self.modes())}"
             memory.check_fits(needed, what)

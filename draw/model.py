@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from draw import attention
 from draw.config import DrawConfig
-from draw.distribute import sum_over_replicas
+from draw.distribute import sum_over_replicas, updates_through_merge_call
 from draw.losses import kl_loss, reconstruction_loss
 
 
@@ -337,9 +337,9 @@ class DRAW(keras.Model):
             self._update_metrics(losses)
             return tf.constant(True)
 
-        if tf.distribute.get_replica_context().num_replicas_in_sync > 1:
-            # Keras applies through a merge_call, which cannot run inside tf.cond: on
-            # several replicas the update is applied, and the caller stops without saving.
+        if updates_through_merge_call():
+            # Keras applies through a merge_call, which cannot run inside tf.cond: under
+            # such a strategy the update is applied, and the caller stops without saving.
             update()
         else:
             tf.cond(finite, update, lambda: tf.constant(False))

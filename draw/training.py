@@ -127,7 +127,7 @@ class Trainer:
         distribute.per_replica_batch_size(config.batch_size, self.strategy)
         distribute.check_jit_compile(config.jit_compile, self.strategy)
         self.chief = distribute.is_chief(self.strategy)
-        if config.skip_nonfinite and self.strategy.num_replicas_in_sync > 1:
+        if config.skip_nonfinite and distribute.updates_through_merge_call(self.strategy):
             raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous, self.overwrite = restore_from_previous, overwrite
         self.initial_weights = initial_weights

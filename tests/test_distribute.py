@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from draw import distribute
 from draw.errors import DrawError
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
@@ -267,3 +268,20 @@ def test_bad_strategy_settings_are_one_line_errors(tmp_path, args, env, fragment
     result = run_script("train.py", f"--logdir={tmp_path}/run", *args, env=env)
     assert_one_line_error(result, fragment)
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_mirrored_strategy_on_one_device_trains(tiny_data):
+    """One replica under MirroredStrategy still updates through Keras' merge_call, which
+    cannot run inside tf.cond: the step must not put it there."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert distribute.updates_through_merge_call(strategy)
+    assert not distribute.updates_through_merge_call(tf.distribute.get_strategy())
+    with strategy.scope():
+        model = build_model(tiny_config(), tiny_data.image_shape)
+        model.build_variables()
+        model.compile(optimizer=distribute.SummedGradientsAdam(learning_rate=1e-3))
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    x = tf.constant(tiny_data.train_images[:20] / 255.0, tf.float32)
+    labels = tf.constant(tiny_data.train_labels[:20])
+    strategy.run(tf.function(model.train_step), args=((x, labels),))
+    assert any(np.abs(w.numpy() - b).max() > 0 for w, b in zip(model.trainable_weights, before))
