@@ -40,7 +40,7 @@ def check_fits(needed: int, what: str, limit: int | None = None) -> None:
 
 
 def parameter_count(config, image_shape) -> int:
-    """DRAW's parameters (DESIGN: the encoder and decoder LSTMs, the latent and window
+    """DRAW's parameters (the encoder and decoder LSTMs, the latent and window
     layers, the write layer), without a variant's convolutions (small beside them)."""
     B, A, C = image_shape
     read = 2 * config.read_n**2 * C if config.read_attn else 2 * B * A * C
