@@ -131,13 +131,12 @@ def run(main, options=None) -> None:
     --help lists the flags the script accepts, grouped; --helpfull is absl's full list.
     """
     define_flags()
+    program = os.path.basename(sys.argv[0])
     if any(arg in HELP_ARGS for arg in sys.argv[1:]):
-        program = os.path.basename(sys.argv[0])
         print(help_text(program, sys.modules[main.__module__].__doc__, options))
         sys.exit(0)
     if not VERBOSE:
         logging.set_verbosity(logging.ERROR)
-    program = os.path.basename(sys.argv[0])
 
     def fail(message: str, status: int):
         print(f"{program}: {message}", file=sys.stderr)
