@@ -25,7 +25,7 @@ import sys
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from draw import distribute, pretrained
+from draw import api, distribute
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
 from draw.errors import DrawError
 from draw.evaluation import (
@@ -57,8 +57,8 @@ def main(argv):
         if options.ship:
             if FLAGS.pretrained:
                 raise DrawError("--ship packages a run of --logdir, not a shipped model")
-            pretrained.free_target(options.ship, overwrite=FLAGS.overwrite)
-        source = pretrained.choose(FLAGS.pretrained, FLAGS.logdir, "", explicit)
+            api.free_target(options.ship, overwrite=FLAGS.overwrite)
+        source = api.choose(FLAGS.pretrained, FLAGS.logdir, "", explicit)
         if source.note:
             print_now(source.note)
         record, paths = evaluate_and_write(
@@ -68,8 +68,8 @@ def main(argv):
     print(format_table([flat_row(r) for r in records]))
     print(f"wrote {', '.join(paths.values())}")
     if options.ship:
-        folder = pretrained.package(record, options.ship, commit=options.commit,
-                                    overwrite=FLAGS.overwrite)  # fmt: skip
+        folder = api.package(record, options.ship, commit=options.commit,
+                             overwrite=FLAGS.overwrite)  # fmt: skip
         for name in sorted(os.listdir(folder)):
             size = os.path.getsize(os.path.join(folder, name))
             print(f"shipped {os.path.join(folder, name)} ({size / 1e6:.2f} MB)")

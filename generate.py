@@ -17,12 +17,10 @@ from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
 from data import load_dataset, pipeline
-from draw import distribute, generation, pretrained
+from draw import api, distribute, generation
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
-from draw.export import export
 from draw.progress import print_now
 from draw.run_dir import default_logdir, load_trained_model, resolve_config
-from draw.sampling import Sampler
 
 define_option_flags(generation.Options)
 
@@ -32,7 +30,7 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
     options = options_from_flags(generation.Options)
-    source = pretrained.choose(
+    source = api.choose(
         FLAGS.pretrained, FLAGS.logdir, default_logdir(explicit), explicit, fallback=True
     )
     if source.note:
@@ -43,7 +41,7 @@ def main(argv):
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )
     if options.export:
-        written = export(model, options.export, FLAGS.overwrite)
+        written = api.export(model, options.export, FLAGS.overwrite)
         print(f"exported {checkpoint} as a SavedModel to {written}")
         if not options.modes():
             return
@@ -56,7 +54,7 @@ def main(argv):
         return pipeline.test_images(load_dataset(config), config.binarize)
 
     out.remove_leftovers()
-    context = generation.Context(Sampler(model), options, test_images, log=print_now)
+    context = generation.Context(generation.Sampler(model), options, test_images, log=print_now)
     outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
     print(f"from {checkpoint} (seed {options.seed}):")
     for path in out.write(outputs):

@@ -26,7 +26,7 @@ setup(
     packages=["draw", "models", "data"],
     package_data={
         "data": ["mnist_idx/*.gz", "mnist_idx/README.md"],
-        # The shipped trained models (draw.pretrained): weights, config.json, card.
+        # The shipped trained models (draw.api): weights, config.json, card.
         "draw": ["pretrained_models/*/*"],
     },
     install_requires=[

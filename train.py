@@ -11,7 +11,7 @@ from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
 from data import load_dataset
-from draw import distribute, pretrained
+from draw import api, distribute
 from draw.config import FLAGS, explicit_config_values
 from draw.errors import DrawError
 from draw.run_dir import resolve_config
@@ -22,7 +22,7 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     initial_weights = ""
     if FLAGS.pretrained:
-        explicit, initial_weights = pretrained.starting_point(FLAGS.pretrained, explicit)
+        explicit, initial_weights = api.starting_point(FLAGS.pretrained, explicit)
     config, run, stored_image_shape = resolve_config(
         explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
     )

@@ -23,7 +23,7 @@ def main():
     import numpy as np
 
     from data import mnist
-    from draw.likelihood import nearest_neighbours
+    from draw.evaluation import nearest_neighbours
 
     train = mnist.load("embedded").train_images.reshape(60000, -1).astype(np.float32) / 255.0
     queries = np.random.default_rng(0).uniform(size=(args.queries, train.shape[1]))

@@ -1,7 +1,7 @@
 """Times stochastic sampling: python bench/bench_sampling.py [--logdir=RUN] [--n=10000]
 
 Builds the model of the jang preset (or of RUN, restored from its latest checkpoint: the
-time does not depend on the weights) and times `draw.sampling.Sampler.decode` of n prior
+time does not depend on the weights) and times `draw.generation.Sampler.decode` of n prior
 samples: the first call (tracing and compiling) and then the best of --repeats calls, in
 wall-clock and in CPU seconds (the sum over TensorFlow's threads; on a shared machine the
 wall-clock time also counts the other processes).
@@ -26,8 +26,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     from draw.config import make_config
+    from draw.generation import Sampler, make_generator, prior_latents
     from draw.run_dir import load_trained_model
-    from draw.sampling import Sampler, make_generator, prior_latents
     from models import build_model
 
     if FLAGS.logdir:

@@ -22,7 +22,7 @@ from data import load_dataset, pipeline
 from draw import distribute
 from draw.config import make_config
 from draw.errors import DrawError
-from draw.likelihood import importance_sampled_nll, nearest_neighbours
+from draw.evaluation import importance_sampled_nll, nearest_neighbours
 from draw.training import make_optimizer
 from models import build_model
 
@@ -198,7 +198,7 @@ def data_pipeline(sizes):
 
 
 def evaluation(sizes):
-    """Nearest-neighbour search and the IWAE estimate (draw.likelihood)."""
+    """Nearest-neighbour search and the IWAE estimate (draw.evaluation)."""
     names = (
         f"NN search, 1000 samples x {sizes.nn_references:,}",
         f"IWAE estimate, K={sizes.iwae_k}",

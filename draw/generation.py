@@ -1,5 +1,5 @@
-"""What generate.py makes from a trained DRAW: its options, one function per mode, and the
-folder the files go to.
+"""What generate.py makes from a trained DRAW: latents, the compiled decoder, generate.py's
+options, one function per mode, and the folder the files go to.
 
 `Options` defines generate.py's flags (one field each) and validates them. A mode takes a
 `Context` (the compiled sampler, the options, the test images on demand) and returns the
@@ -9,6 +9,16 @@ its function: a new mode is a function, a line in MODES and a field of Options.
 
 Each mode draws from its own random stream of the seed, so a mode's pictures depend on
 the seed alone, not on which other modes ran in the same invocation.
+
+Latents are `[T, n, z_size]`: step t's sample for each of n images. The builders below
+draw them from a `tf.random.Generator` owned by the caller (so a seed gives the same
+latents in every process, whatever the model's training noise state), and `Sampler`, the
+one compiled decoder, turns latents (or test images) into canvases in chunks of a bounded
+number of images.
+
+- `prior_latents`: z_t ~ N(0, I) at every step (stochastic generation).
+- `fix_step_latents`: the report's Figure 1, z_N shared by all n images.
+- `interpolate_latents`: the report's Figure 2, lines between two latents of all T steps.
 """
 
 from __future__ import annotations
@@ -18,17 +28,152 @@ import math
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
-from draw import figures, memory, plots, sampling
+from draw import distribute, figures
 from draw.config import SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
 from draw.progress import Progress
 from draw.run_dir import fill, remove_leftovers, temporary_file
+
+# Latents and the compiled decoder.
+
+DECODE_BATCH = 1000  # images per call of the compiled functions (bounds the memory)
+
+
+def make_generator(seed: int, stream: int = 0) -> tf.random.Generator:
+    """A fresh counter-based (Philox) generator: the same (seed, stream) gives the same
+    numbers in every process; different streams of one seed are independent."""
+    return tf.random.Generator.from_key_counter(key=seed, counter=[0, stream], alg="philox")
+
+
+def named_stream(seed: int, name: str) -> tf.random.Generator:
+    """The generator of the stream called name (e.g. "stochastic") of seed: a mode of
+    generate.py draws from its own stream, so its pictures depend on the seed alone."""
+    return make_generator(seed, zlib.crc32(name.encode()))
+
+
+def prior_latents(generator: tf.random.Generator, T: int, n: int, z_size: int) -> tf.Tensor:
+    """z_t ~ N(0, I) for every step and image: `[T, n, z_size]`."""
+    return generator.normal([T, n, z_size])
+
+
+def prior_latent_chunks(generator: tf.random.Generator, T: int, n: int, z_size: int):
+    """`prior_latents` for any n in bounded memory: yields (start, z `[T, c, z_size]`) for
+    images start .. start + c, drawn DECODE_BATCH images at a time (c <= DECODE_BATCH).
+    For n <= DECODE_BATCH the one chunk is prior_latents(generator, T, n, z_size); the
+    chunks of a larger n do not depend on how many of them are consumed."""
+    for start in range(0, n, DECODE_BATCH):
+        yield start, prior_latents(generator, T, min(DECODE_BATCH, n - start), z_size)
+
+
+def fix_step_latents(
+    generator: tf.random.Generator, T: int, n: int, z_size: int, step: int
+) -> tf.Tensor:
+    """Prior latents `[T, n, z_size]` whose step `step` (1-based) is one sample shared by
+    all n images, while every other step varies from image to image."""
+    z = prior_latents(generator, T, n, z_size)
+    shared = tf.broadcast_to(generator.normal([1, 1, z_size]), [1, n, z_size])
+    return tf.concat([z[: step - 1], shared, z[step:]], axis=0)
+
+
+def interpolate_latents(start: tf.Tensor, end: tf.Tensor, columns: int) -> tf.Tensor:
+    """Linear interpolation of all T steps at once, one line per row.
+
+    Args:
+      start, end: `[T, rows, z_size]` the endpoints of each row's line.
+      columns: points per line, the first `start` and the last `end` exactly.
+
+    Returns `[T, rows * columns, z_size]`, row-major: image r*columns + j is
+    (1 - a_j) start_r + a_j end_r with a_j = j / (columns - 1).
+    """
+    if columns < 2:
+        raise DrawError(f"an interpolation needs at least 2 columns, got {columns}")
+    alpha = tf.reshape(tf.linspace(0.0, 1.0, columns), [1, 1, columns, 1])
+    line = (1.0 - alpha) * start[:, :, tf.newaxis] + alpha * end[:, :, tf.newaxis]
+    T, rows, z_size = start.shape
+    return tf.reshape(line, [T, rows * columns, z_size])
+
+
+class Sampler:
+    """The compiled decoder and encoder-decoder of a trained model, run in chunks.
+
+    Args:
+      model: a DRAW (draw.model.DRAW) with its weights.
+      batch: images per call of the compiled functions (bounds the memory).
+    """
+
+    def __init__(self, model, batch: int = DECODE_BATCH):
+        self.model = model
+        self.config = model.config
+        self.batch = batch
+        T, z_size = self.config.T, self.config.z_size
+        image = [None, model.B, model.A, model.C]
+        self._generate = tf.function(
+            lambda z: model.generate(z=z), input_signature=[tf.TensorSpec([T, None, z_size])]
+        )
+        self._posterior = tf.function(
+            lambda x, noise: model(x, noise=noise),
+            input_signature=[tf.TensorSpec(image), tf.TensorSpec([T, None, z_size])],
+        )
+
+    def _batched(self, fn, *inputs, axes, keep):
+        """Runs fn over chunks of `self.batch` images along each input's axis in `axes`,
+        keeps `keep(outputs)` of each chunk (a dict of `[T, chunk, ...]` tensors) and
+        concatenates them along their image axis (1)."""
+        n = inputs[0].shape[axes[0]]
+        parts = []
+        for start in range(0, n, self.batch):
+            part = slice(start, start + self.batch)
+            chunk = [v[(slice(None),) * a + (part,)] for v, a in zip(inputs, axes)]
+            parts.append({k: v.numpy() for k, v in keep(fn(*chunk)).items()})
+        return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+
+    def decode(self, z) -> dict:
+        """Decodes latents `[T, n, z_size]` without an encoder.
+
+        Returns numpy: canvas `[T, n, H, W, C]` images sigmoid(c_t) in [0, 1], z, and
+        write_window `[T, n, 3]` (gx, gy, delta) with write attention.
+        """
+        z = tf.convert_to_tensor(z, tf.float32)
+        return self._batched(self._generate, z, axes=[1], keep=_as_images)
+
+    def final_logits(self, z) -> np.ndarray:
+        """The final canvases c_T `[n, H, W, C]` (logits) of latents `[T, n, z_size]`."""
+        z = tf.convert_to_tensor(z, tf.float32)
+        keep = lambda outputs: {"logits": outputs["canvas"][-1:]}  # noqa: E731
+        return self._batched(self._generate, z, axes=[1], keep=keep)["logits"][0]
+
+    def reconstruct(self, x, noise) -> dict:
+        """Runs the encoder and decoder on images x `[n, H, W, C]` in [0, 1].
+
+        noise: `[T, n, z_size]` eps for z_t = mu_t + sigma_t eps_t (zeros give the
+        posterior-mean path, z_t = mu_t).
+        Returns numpy: canvas `[T, n, H, W, C]` images in [0, 1], mu, log_sigma, z
+        `[T, n, z_size]`, and read_window / write_window `[T, n, 3]` with attention.
+        """
+        x = tf.convert_to_tensor(x, tf.float32)
+        noise = tf.convert_to_tensor(noise, tf.float32)
+        return self._batched(self._posterior, x, noise, axes=[0, 1], keep=_as_images)
+
+    def posterior_means(self, x) -> np.ndarray:
+        """The latents `[T, n, z_size]` of images x on the posterior-mean path: every
+        z_t = mu_t, each step's mean given the means of the steps before it."""
+        zeros = tf.zeros([self.config.T, len(x), self.config.z_size])
+        return self.reconstruct(x, noise=zeros)["z"]
+
+
+def _as_images(outputs: dict) -> dict:
+    """The model's outputs with the canvases as images sigmoid(c_t) in [0, 1]."""
+    return {**outputs, "canvas": tf.sigmoid(outputs["canvas"])}
+
+
+# generate.py: its options and modes, and the folder their files go to.
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
 FIX_STEP_PANEL_COLUMNS = 5
@@ -92,7 +237,7 @@ class Options:
         if image_shape is not None and self.modes():
             needed = max(memory_needed(mode, self, config, image_shape) for mode in self.modes())
             what = f"--num_samples={self.num_samples} with --{', --'.join(self.modes())}"
-            memory.check_fits(needed, what)
+            distribute.check_fits(needed, what)
 
 
 def memory_needed(mode: str, options: Options, config, image_shape) -> int:
@@ -110,7 +255,7 @@ def memory_needed(mode: str, options: Options, config, image_shape) -> int:
     else:
         return 0
     scale = figures.ATTENTION_SCALE**2 if options.show_attention else 1
-    return config.T * n * math.prod(image_shape) * (2 * memory.FLOAT + scale)
+    return config.T * n * math.prod(image_shape) * (2 * distribute.FLOAT + scale)
 
 
 def fixed_steps(fix_step: str, T: int) -> list[int]:
@@ -130,7 +275,7 @@ class Context:
     """What a mode works with.
 
     Args:
-      sampler: a draw.sampling.Sampler of the trained model.
+      sampler: a Sampler of the trained model.
       options: the Options.
       test_images: returns the test split as the model sees it, float `[n, H, W, C]`
         (called only by the modes that need it).
@@ -147,7 +292,7 @@ class Context:
 
     def generator(self, stream: str) -> tf.random.Generator:
         """A fresh generator for the named stream of the seed."""
-        return sampling.named_stream(self.options.seed, stream)
+        return named_stream(self.options.seed, stream)
 
     def test_images(self, needed: int) -> np.ndarray:
         if self._cached is None:
@@ -215,9 +360,9 @@ class OutputDir:
         reserve = max(RESERVE_FRACTION * usage.total, RESERVE_BYTES)
         if needed and needed > usage.free - reserve:
             raise DrawError(
-                f"the files would need {memory.format_bytes(needed)} in {self.path}, which "
-                f"has {memory.format_bytes(usage.free)} free, of which "
-                f"{memory.format_bytes(reserve)} are kept free; choose a smaller "
+                f"the files would need {distribute.format_bytes(needed)} in {self.path}, which "
+                f"has {distribute.format_bytes(usage.free)} free, of which "
+                f"{distribute.format_bytes(reserve)} are kept free; choose a smaller "
                 "--num_samples or another --out_dir"
             )
 
@@ -310,7 +455,7 @@ def stochastic(ctx: Context) -> list[Output]:
 
 def _latent_chunks(ctx: Context):
     config = ctx.config
-    return sampling.prior_latent_chunks(
+    return prior_latent_chunks(
         ctx.generator("stochastic"), config.T, ctx.options.num_samples, config.z_size
     )
 
@@ -326,7 +471,7 @@ def _streamed(ctx: Context, name: str, shape: tuple, decode: bool) -> Output:
         offset = layout.offset
         del layout
         T, n = shape[:2]
-        slab = memory.FLOAT * math.prod(shape[2:])  # bytes of one sample at one step
+        slab = distribute.FLOAT * math.prod(shape[2:])  # bytes of one sample at one step
         progress = Progress(f"writing {name}", n, ctx.log, every=30.0)
         with open(path, "r+b") as f:
             for start, z in _latent_chunks(ctx):
@@ -336,7 +481,7 @@ def _streamed(ctx: Context, name: str, shape: tuple, decode: bool) -> Output:
                     os.pwrite(f.fileno(), chunk[t].tobytes(), offset + (t * n + start) * slab)
                 progress.update(start + chunk.shape[1])
 
-    return Output(name, save, to_path=True, size=memory.FLOAT * math.prod(shape) + 128)
+    return Output(name, save, to_path=True, size=distribute.FLOAT * math.prod(shape) + 128)
 
 
 def reconstruct(ctx: Context) -> list[Output]:
@@ -345,7 +490,7 @@ def reconstruct(ctx: Context) -> list[Output]:
     on the image, write on the canvas)."""
     config, n = ctx.config, ctx.options.num_samples
     x = ctx.test_images(n)[:n]
-    eps = sampling.prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
+    eps = prior_latents(ctx.generator("reconstruct"), config.T, n, config.z_size)
     out = ctx.sampler.reconstruct(x, eps)  # z_t = mu_t + sigma_t eps_t, eps_t ~ N(0, I)
     pairs = np.concatenate([np.broadcast_to(x, out["canvas"].shape), out["canvas"]], axis=3)
     columns = grid_columns(n)
@@ -362,9 +507,7 @@ def fix_step(ctx: Context) -> list[Output]:
     config, n = ctx.config, ctx.options.num_samples
     steps = fixed_steps(ctx.options.fix_step, config.T)
     generator = ctx.generator("fix_step")
-    z = tf.stack(
-        [sampling.fix_step_latents(generator, config.T, n, config.z_size, N) for N in steps]
-    )
+    z = tf.stack([fix_step_latents(generator, config.T, n, config.z_size, N) for N in steps])
     decoded = ctx.sampler.decode(
         tf.reshape(tf.transpose(z, [1, 0, 2, 3]), [config.T, -1, config.z_size])
     )
@@ -391,15 +534,13 @@ def interpolate(ctx: Context) -> list[Output]:
     rows = math.ceil(options.num_samples / INTERPOLATION_COLUMNS)
     generator = ctx.generator("interpolate")
     if options.interpolate_from == "prior":
-        start, end = (
-            sampling.prior_latents(generator, config.T, rows, config.z_size) for _ in range(2)
-        )
+        start, end = (prior_latents(generator, config.T, rows, config.z_size) for _ in range(2))
     else:
         x = ctx.test_images(2 * rows)
         chosen = tf.argsort(generator.uniform([len(x)]))[: 2 * rows].numpy()
         ends = x[chosen[:rows]], x[chosen[rows:]]
         start, end = (tf.constant(ctx.sampler.posterior_means(e)) for e in ends)
-    z = sampling.interpolate_latents(start, end, INTERPOLATION_COLUMNS)
+    z = interpolate_latents(start, end, INTERPOLATION_COLUMNS)
     images = ctx.sampler.decode(z)["canvas"][-1]
     columns = INTERPOLATION_COLUMNS
     if options.interpolate_from == "data":
@@ -416,8 +557,8 @@ def interpolate(ctx: Context) -> list[Output]:
 def kernels(ctx: Context) -> list[Output]:
     """The learned first-layer convolution kernels of Models I-III (report section 5.1),
     one labelled row per convolution stack (Model I: x_conv and x_hat_conv)."""
-    figure = plots.kernel_figure(figures.first_layer_kernels(ctx.sampler.model))
-    return [Output("kernels.png", plots.save_png(figure))]
+    figure = figures.kernel_figure(figures.first_layer_kernels(ctx.sampler.model))
+    return [Output("kernels.png", figures.save_png(figure))]
 
 
 MODES: dict[str, Callable[[Context], list[Output]]] = {

@@ -5,7 +5,7 @@
                           `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
     RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
-                          save_weights), as in a shipped model (draw.pretrained)
+                          save_weights), as in a shipped model (draw.api)
 
     RUN/train.lock        held (flock) by the one train.py that writes the run (RunLock)
 

@@ -29,11 +29,11 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 from data import pipeline
-from draw import distribute, memory
+from draw import distribute
 from draw.config import DrawConfig
 from draw.errors import DrawError, Interrupted, first_line
+from draw.evaluation import evaluate_bound
 from draw.figures import drawing_picture, image_grid
-from draw.likelihood import evaluate_bound
 from draw.progress import format_duration, print_now
 from draw.run_dir import RunDir, RunLock, listed_checkpoints, load_weights, restore_newest
 from models import build_model, check_data
@@ -133,7 +133,7 @@ class Trainer:
         self.initial_weights = initial_weights
         self.last_good = None  # the newest checkpoint known to be complete
         check_data(config, data)
-        memory.check_training(config, data.image_shape, self.strategy.num_replicas_in_sync)
+        distribute.check_training(config, data.image_shape, self.strategy.num_replicas_in_sync)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
         with self.strategy.scope():
             self.model = build_model(config, data.image_shape)

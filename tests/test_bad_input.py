@@ -16,7 +16,7 @@ import socket
 import numpy as np
 import pytest
 
-from draw import memory
+from draw import distribute
 from tests.conftest import TINY_TRAIN_FLAGS
 from tests.script_runner import run_in_process
 from tests.test_cli import checksums, run_script
@@ -297,7 +297,7 @@ def test_bad_input(
     (tmp_path / "file").write_text("a file, not a folder\n")
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(memory, "physical_memory", lambda: MEMORY)
+    monkeypatch.setattr(distribute, "physical_memory", lambda: MEMORY)
     common = ["--num_samples=4"]  # generate.py's: the run is its configuration
     if script == "train.py":  # a new run's configuration; an existing run has its own
         common = [f"--data_dir={tiny_mnist_dir}", "--train_iters=10"]

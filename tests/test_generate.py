@@ -1,4 +1,4 @@
-"""generate.py and its library (draw.sampling, draw.figures, draw.generation)
+"""generate.py and its library (draw.generation, draw.figures)
 on a tiny model trained for a few steps here."""
 
 import os
@@ -11,7 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from data import ImageData
-from draw import figures, generation, sampling
+from draw import figures, generation
 from draw.config import FLAGS, define_flags
 from draw.errors import DrawError
 from draw.run_dir import RunDir, load_trained_model
@@ -43,7 +43,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sampler(run):
     _, model, _ = load_trained_model({}, run[0].path)
-    return sampling.Sampler(model)
+    return generation.Sampler(model)
 
 
 def _context(sampler, run, **request):
@@ -61,7 +61,7 @@ def _write(context, mode, folder):
 @pytest.mark.parametrize("step", [1, 2, 5])
 def test_fix_step_latents_share_step_N_and_vary_elsewhere(step):
     T, n, z_size = 5, 100, 4
-    z = sampling.fix_step_latents(sampling.make_generator(7), T, n, z_size, step).numpy()
+    z = generation.fix_step_latents(generation.make_generator(7), T, n, z_size, step).numpy()
     assert z.shape == (T, n, z_size)
     fixed = z[step - 1]
     np.testing.assert_array_equal(fixed, np.broadcast_to(fixed[0], fixed.shape))
@@ -98,7 +98,7 @@ def test_interpolation_endpoints_are_the_given_points_and_midpoint_their_mean():
     rng = np.random.default_rng(0)
     start, end = (tf.constant(rng.normal(size=(4, 3, 5)), tf.float32) for _ in range(2))
     for columns in (3, 10, 11):
-        line = sampling.interpolate_latents(start, end, columns).numpy().reshape(4, 3, columns, 5)
+        line = generation.interpolate_latents(start, end, columns).numpy().reshape(4, 3, columns, 5)
         np.testing.assert_array_equal(line[:, :, 0], start.numpy())
         np.testing.assert_array_equal(line[:, :, -1], end.numpy())
         steps = np.diff(line, axis=2)  # equally spaced points on a straight line
@@ -110,7 +110,7 @@ def test_interpolation_endpoints_are_the_given_points_and_midpoint_their_mean():
 
 def test_same_seed_same_latents_other_seed_or_stream_other_latents():
     def draw(seed, stream=0):
-        return sampling.prior_latents(sampling.make_generator(seed, stream), 3, 8, 4).numpy()
+        return generation.prior_latents(generation.make_generator(seed, stream), 3, 8, 4).numpy()
 
     np.testing.assert_array_equal(draw(5), draw(5))
     assert not np.allclose(draw(5), draw(6))
@@ -156,12 +156,12 @@ def _perturbed_model(config, shape):
 def test_decode_matches_numpy_generation_in_every_batching(write_attn, shape):
     config = tiny_config(write_attn=write_attn, T=4)
     model = _perturbed_model(config, shape)
-    z = sampling.prior_latents(sampling.make_generator(0), config.T, 7, config.z_size)
+    z = generation.prior_latents(generation.make_generator(0), config.T, 7, config.z_size)
     weights = {v.path: v.numpy() for v in model.trainable_variables}
     expected = numpy_decode(weights, config, z.numpy(), shape)
-    whole = sampling.Sampler(model).decode(z)
+    whole = generation.Sampler(model).decode(z)
     np.testing.assert_allclose(whole["canvas"], expected, atol=1e-4)
-    chunked = sampling.Sampler(model, batch=3).decode(z)  # 3 + 3 + 1 images
+    chunked = generation.Sampler(model, batch=3).decode(z)  # 3 + 3 + 1 images
     np.testing.assert_allclose(chunked["canvas"], whole["canvas"], atol=1e-6)
     assert ("write_window" in whole) == write_attn
 
@@ -172,7 +172,7 @@ def test_reconstruction_and_posterior_means_match_numpy_forward_pass():
     x = (np.random.default_rng(1).uniform(size=(5, 12, 12, 1)) < 0.3).astype(np.float32)
     noise = np.random.default_rng(2).normal(size=(3, 5, config.z_size)).astype(np.float32)
     weights = {v.path: v.numpy() for v in model.trainable_variables}
-    sampler = sampling.Sampler(model, batch=2)
+    sampler = generation.Sampler(model, batch=2)
     canvas, _, _ = numpy_draw.draw_forward(weights, config, x, noise)
     got = sampler.reconstruct(x, noise)
     np.testing.assert_allclose(got["canvas"], numpy_draw.sigmoid(canvas), atol=1e-4)
@@ -260,7 +260,7 @@ def test_attention_boxes_read_on_the_image_and_write_on_the_canvas(run, tmp_path
     model = build_model(tiny_config(), (SIDE, SIDE, 1))
     for head in (model.reader, model.writer):  # small windows: N * delta = 3 * 0.55 pixels
         head.window.params.bias.assign([0.0, 0.0, 0.0, np.log(0.1), 0.0])
-    context = _context(sampling.Sampler(model), run, num_samples=4, show_attention=True)
+    context = _context(generation.Sampler(model), run, num_samples=4, show_attention=True)
     _write(context, "reconstruct", tmp_path)
     gif = Image.open(tmp_path / "reconstruct.gif")
     scale, cell = figures.ATTENTION_SCALE, 2 * SIDE + figures.PAD
@@ -435,10 +435,10 @@ def test_many_samples_stream_to_disk_and_the_pictures_show_the_first(sampler, ru
     config = sampler.config
     assert z.shape == (config.T, n, config.z_size)
     assert canvases.shape == (config.T, n, SIDE, SIDE, 1) and canvases.dtype == np.float32
-    # The latents are the stochastic stream's, drawn sampling.DECODE_BATCH at a time.
-    generator = sampling.named_stream(2, "stochastic")
-    first = sampling.prior_latents(generator, config.T, sampling.DECODE_BATCH, config.z_size)
-    np.testing.assert_array_equal(z[:, : sampling.DECODE_BATCH], first.numpy())
+    # The latents are the stochastic stream's, drawn generation.DECODE_BATCH at a time.
+    generator = generation.named_stream(2, "stochastic")
+    first = generation.prior_latents(generator, config.T, generation.DECODE_BATCH, config.z_size)
+    np.testing.assert_array_equal(z[:, : generation.DECODE_BATCH], first.numpy())
     # Each canvas decodes its own latents, with the NumPy reference of the model.
     weights = {v.path: v.numpy() for v in sampler.model.trainable_variables}
     for i in (0, 1234, n - 1):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from draw import plots
+from draw import figures
 from draw.config import make_config
 from draw.errors import DrawError
 from draw.figures import first_layer_kernels
@@ -39,7 +39,7 @@ def test_plain_draw_has_no_kernels_to_plot():
 def test_kernel_figure_shows_every_kernel_on_one_signed_scale():
     rng = np.random.default_rng(0)
     kernels = {"a": rng.normal(size=(3, 2, 2, 1)), "b": rng.normal(size=(2, 2, 2, 1)) * 3}
-    figure = plots.kernel_figure(kernels)
+    figure = figures.kernel_figure(kernels)
     *axes, colorbar = figure.axes
     assert len(axes) == 2 * 3  # a row per stack, as many columns as the most filters
     shown = [a for a in axes if a.images]
@@ -66,7 +66,7 @@ def test_generate_kernels_writes_one_labelled_row_per_conv_stack(tmp_path):
     assert os.listdir(tmp_path / "out") == ["kernels.png"]
     picture = Image.open(tmp_path / "out" / "kernels.png")
     kernels = first_layer_kernels(_saved_run(tmp_path / "again", config)[1])
-    figure = plots.kernel_figure(kernels)  # 2 stacks of 8 kernels
+    figure = figures.kernel_figure(kernels)  # 2 stacks of 8 kernels
     assert picture.size == tuple(int(v) for v in figure.get_size_inches() * figure.dpi)
 
 

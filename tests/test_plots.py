@@ -1,20 +1,20 @@
-"""The matplotlib figures (draw.plots), read back from the figure objects."""
+"""The matplotlib figures (draw.figures), read back from the figure objects."""
 
 import io
 
 import numpy as np
 from PIL import Image
 
-from draw import plots
+from draw import figures
 
 
 def test_nn_nll_histogram_counts_every_sample_and_marks_the_mean():
     scores = np.random.default_rng(0).gamma(5.0, 20.0, size=300)
-    figure = plots.nn_nll_histogram(scores, "run (step 10)")
+    figure = figures.nn_nll_histogram(scores, "run (step 10)")
     (axes,) = figure.axes
     heights = [patch.get_height() for patch in axes.patches]
-    assert len(heights) == plots.BINS and sum(heights) == 300
-    counts, _ = np.histogram(scores, bins=plots.BINS)
+    assert len(heights) == figures.BINS and sum(heights) == 300
+    counts, _ = np.histogram(scores, bins=figures.BINS)
     np.testing.assert_array_equal(heights, counts)
     (mean_line,) = axes.lines
     assert mean_line.get_xdata()[0] == scores.mean()
@@ -22,7 +22,7 @@ def test_nn_nll_histogram_counts_every_sample_and_marks_the_mean():
     legend = [text.get_text() for text in axes.get_legend().get_texts()]
     assert legend == ["300 samples", f"mean {scores.mean():.2f} nats"]
     png = io.BytesIO()
-    plots.save_png(figure)(png)
+    figures.save_png(figure)(png)
     assert Image.open(io.BytesIO(png.getvalue())).size == (600, 400)
 
 
@@ -31,7 +31,7 @@ def test_comparison_chart_has_a_bar_per_run_and_measure():
         {"run": "/x/runs/attn", "summary": "jang", "elbo": 90.5, "nn_nll_mean": 70.0},
         {"run": "/x/runs/noattn", "summary": "jang noread_attn", "elbo": 101.25},
     ]
-    figure = plots.comparison_chart(rows)
+    figure = figures.comparison_chart(rows)
     (axes,) = figure.axes
     widths = [patch.get_width() for patch in axes.patches]
     assert widths[:2] == [90.5, 101.25]  # the bounds, then the NN-NLL means
@@ -40,4 +40,4 @@ def test_comparison_chart_has_a_bar_per_run_and_measure():
     assert ticks == ["attn\njang", "noattn\njang noread_attn"]
     (legend,) = figure.legends
     labels = [text.get_text() for text in legend.get_texts()]
-    assert labels == [plots.COMPARED["elbo"], plots.COMPARED["nn_nll_mean"]]
+    assert labels == [figures.COMPARED["elbo"], figures.COMPARED["nn_nll_mean"]]
