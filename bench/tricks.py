@@ -4,8 +4,8 @@ traced), never by changing the library.
 
 - filterbank_gradient: draw.attention.filterbank's hand-written gradient against autodiff
   of the same forward maths (the jang training step, and the filterbank alone).
-- unroll: draw.model.run_steps' tf.while_loop against the T steps unrolled in Python, at
-  several T (the training step: first step and ms per step).
+- unroll: draw.model.run_steps unrolled in Python against a tf.while_loop, at several T
+  (the training step: first step and ms per step).
 - pipeline_memory: data.pipeline reading rows from the NumPy array (tf.numpy_function)
   against a tf.constant of the array, each in a fresh process (peak memory is per process).
 
@@ -195,25 +195,12 @@ def filterbank_gradient(sizes):
 UNROLL_SETTINGS = [("jang", 10), ("jang", 16), ("jang", 32), ("paper_mnist", 64)]
 
 
-def unrolled_run_steps(step, state, inputs):
-    """draw.model.run_steps with the T steps unrolled in Python instead of its
-    tf.while_loop: the same outputs, stacked `[T, ...]`."""
-    outs = []
-    for t in range(inputs.shape[0]):
-        state, out = step(state, inputs[t])
-        outs.append(out)
-    return state, tf.nest.map_structure(lambda *v: tf.stack(v), *outs)
-
-
-LOOPS = {  # the variants: draw.model.run_steps while each step is traced
-    "while_loop": draw_model.run_steps,  # the library's
-    "unrolled": unrolled_run_steps,
-}
+LOOPS = {"unrolled": 10**6, "while_loop": 0}  # draw.model.UNROLL_MAX_T for each
 
 
 def unroll(sizes):
-    """The training step with the T loop in draw.model's tf.while_loop and unrolled in
-    Python (draw.model.run_steps patched while each step is traced), for each of
+    """The training step with the T loop unrolled in Python and in a tf.while_loop
+    (draw.model.UNROLL_MAX_T patched while each step is traced), for each of
     UNROLL_SETTINGS: the first step (a fresh trace, in turns; median of FIRST_STEP_TURNS)
     and ms per step."""
     rows = []
@@ -223,8 +210,8 @@ def unroll(sizes):
         _threads(config)
         model, batch = _setup(config)
         variants = {
-            name: (lambda f=run_steps: patched(draw_model, "run_steps", f))
-            for name, run_steps in LOOPS.items()
+            name: (lambda m=max_t: patched(draw_model, "UNROLL_MAX_T", m))
+            for name, max_t in LOOPS.items()
         }
         first, steps = _first_steps(model, batch, variants, sizes)
         calls = max(1, sizes.train_calls["jang"] * 10 // T) if not _quick(sizes) else 2
@@ -233,7 +220,7 @@ def unroll(sizes):
             fns, dict.fromkeys(fns, calls), sizes.repeats
         )
         for name in LOOPS:
-            other = "unrolled" if name == "while_loop" else "while_loop"
+            other = "while_loop" if name == "unrolled" else "unrolled"
             rows.append(
                 dict(
                     name=f"trick: T loop {name}, T={T}",

@@ -121,16 +121,8 @@ def test_kl_matches_numpy_and_is_zero_when_posterior_equals_prior():
 
 
 def test_while_loop_recurrence_equals_the_unrolled_one(monkeypatch):
-    # The steps run in a tf.while_loop; the same outputs, gradients and samples as the
-    # recurrence unrolled in Python.
+    # Long T runs the steps in a tf.while_loop; same outputs, gradients and samples.
     import draw.model
-
-    def unrolled_run_steps(step, state, inputs):
-        outs = []
-        for t in range(inputs.shape[0]):
-            state, out = step(state, inputs[t])
-            outs.append(out)
-        return state, tf.nest.map_structure(lambda *v: tf.stack(v), *outs)
 
     config = tiny_config(T=3, enc_size=16, dec_size=16)
     model = build_model(config, (12, 12, 1))
@@ -145,9 +137,9 @@ def test_while_loop_recurrence_equals_the_unrolled_one(monkeypatch):
         grads = tape.gradient(loss, model.trainable_variables)
         return out, grads, model.generate(z=out["z"])["canvas"]
 
+    unrolled = run()
+    monkeypatch.setattr(draw.model, "UNROLL_MAX_T", 0)
     looped = tf.function(run)()
-    monkeypatch.setattr(draw.model, "run_steps", unrolled_run_steps)
-    unrolled = tf.function(run)()
     for key in unrolled[0]:
         np.testing.assert_allclose(looped[0][key].numpy(), unrolled[0][key].numpy(), atol=1e-5)
     for a, b in zip(looped[1], unrolled[1]):
