@@ -30,7 +30,7 @@ flags.DEFINE_string("case_output", "", "Internal: run one case and write its row
 
 def _cases():
     """name -> (function of sizes) -> rows."""
-    from bench import cases
+    from bench import cases, tricks
 
     return {
         "train_jang": lambda s: cases.train("jang", s, jit_compile=False, plain=True),
@@ -43,6 +43,9 @@ def _cases():
         "generate_paper_mnist": lambda s: cases.generate("paper_mnist", s, jit_compile=False),
         "data_pipeline": cases.data_pipeline,
         "evaluation": cases.evaluation,
+        "trick_filterbank_gradient": tricks.filterbank_gradient,
+        "trick_unroll": tricks.unroll,
+        "trick_pipeline_memory": tricks.pipeline_memory,
     }
 
 

@@ -2,13 +2,15 @@
 plain-port yardstick computes the model's own losses."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from bench.plain import plain_losses
 from models import build_model
-from tests.conftest import tiny_config
+from tests.conftest import REPO, tiny_config
 from tests.test_cli import run_script
 
 ROWS = [
@@ -21,6 +23,15 @@ ROWS = [
     "data pipeline (tf.data)",
     "NN search, 1000 samples x 2,000",
     "IWAE estimate, K=100",
+]
+
+TRICK_ROWS = [  # bench/tricks.py: a row per variant of each trick
+    "trick: filterbank gradient hand-written, train",
+    "trick: filterbank gradient autodiff, train",
+    "trick: T loop unrolled, T=2",
+    "trick: T loop while_loop, T=2",
+    "trick: pipeline rows by numpy_function, mnist",
+    "trick: pipeline rows by eager tf.constant, svhn_shape",
 ]
 
 
@@ -42,6 +53,11 @@ def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     train = next(row for row in document["rows"] if row["name"] == ROWS[0])
     assert train["ms"] > 0 and 0 < train["matmul_fraction"] and train["gflop"] > 0
     assert all("seconds" in row for row in document["rows"] if row["name"] in ROWS[7:])
+    tricks = {row["name"]: row for row in document["rows"] if row["name"].startswith("trick")}
+    for name in TRICK_ROWS:
+        assert name in tricks and tricks[name]["ms"] > 0 and name in result.stdout
+    assert "autodiff's ms / this" in tricks[TRICK_ROWS[0]]["note"]
+    assert tricks[TRICK_ROWS[2]]["seconds"] > 0
 
 
 def test_bench_rejects_an_unknown_case():
@@ -59,3 +75,12 @@ def test_plain_port_computes_the_models_losses():
         noise = tf.constant(rng.normal(size=(4, 6, config.z_size)).astype(np.float32))
         want = model.compute_losses(x, model(x, noise=noise))["loss"]
         np.testing.assert_allclose(plain_losses(model, x, noise).numpy(), want.numpy(), rtol=1e-5)
+
+
+def test_a_pipeline_trick_runs_in_its_own_process():
+    # What trick_pipeline_memory runs in a fresh process for each variant (tiny array).
+    command = [sys.executable, "-m", "bench.tricks", "tf.constant in the graph", "svhn_shape"]
+    result = subprocess.run(command + ["2", "300"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["peak_mb"] >= figures["before_mb"] > 0 and figures["batches_per_s"] > 0
