@@ -24,19 +24,16 @@ import statistics
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from bench import measure
+from bench import cases, measure
 from data import load_dataset, pipeline
 from data.arrays import ImageData
 from draw import attention, distribute
 from draw import model as draw_model
 from draw.config import make_config
 from draw.errors import DrawError
-from draw.training import make_optimizer
-from models import build_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,15 +63,9 @@ def _threads(config):
 
 
 def _setup(config):
-    """A compiled model, its optimizer and one training batch, as bench.cases sets them."""
-    data = load_dataset(config)
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config, data.image_shape)
-    optimizer = make_optimizer(config)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
-    batches = pipeline.train_batches(data, config.batch_size, config.seed, config.binarize)
-    return model, next(iter(batches))
+    """A compiled model and one training batch, as bench.cases sets them."""
+    model, _, batch = cases._train_setup(config, load_dataset(config))
+    return model, batch
 
 
 def _first_steps(model, batch, variants, sizes):
@@ -166,27 +157,18 @@ def filterbank_gradient(sizes):
     ratio = seconds["autodiff"] / seconds["hand-written"]
     alone_ratio = alone_seconds["autodiff"] / alone_seconds["hand-written"]
     rows = []
-    for name in steps:
-        rows.append(
-            dict(
-                name=f"trick: filterbank gradient {name}, train",
-                preset="jang",
-                ms=seconds[name] * 1e3,
-                images_per_s=config.batch_size / seconds[name],
-                note=f"first step {firsts[name]:.2f} s"
-                + ("; " + _ratio_note("autodiff", ratio) if name == "hand-written" else ""),
-            )
-        )
-    for name in alone:
-        rows.append(
-            dict(
-                name=f"trick: filterbank gradient {name}, filterbank alone",
-                preset="jang",
-                ms=alone_seconds[name] * 1e3,
-                note="forward and backward, batch 100, N=5, 28x28"
-                + ("; " + _ratio_note("autodiff", alone_ratio) if name == "hand-written" else ""),
-            )
-        )
+    for what, times, ratio_, note in (
+        ("train", seconds, ratio, lambda name: f"first step {firsts[name]:.2f} s"),
+        ("filterbank alone", alone_seconds, alone_ratio,
+         lambda name: "forward and backward, batch 100, N=5, 28x28"),
+    ):  # fmt: skip
+        for name in times:
+            extra = "; " + _ratio_note("autodiff", ratio_) if name == "hand-written" else ""
+            row = dict(name=f"trick: filterbank gradient {name}, {what}", preset="jang",
+                       ms=times[name] * 1e3, note=note(name) + extra)  # fmt: skip
+            if what == "train":
+                row["images_per_s"] = config.batch_size / times[name]
+            rows.append(row)
     return rows
 
 

@@ -12,9 +12,8 @@ The Python API: a trained DRAW from a run directory or a shipped model, and its 
 gives the whole drawing as logits, canvas `[T, n, H, W, C]`, and `model(x)` runs the
 encoder and decoder on images x `[n, H, W, C]` in [0, 1].
 
-The trained models shipped in the package, and the command that ships one:
-
-A shipped model is a folder of draw/pretrained_models/, named after the model:
+The shipped models: a shipped model is a folder of draw/pretrained_models/, named after
+the model:
 
     NAME/model.weights.h5   its weights only (Keras save_weights: no optimizer state)
     NAME/config.json        its configuration, as in the run directory it came from
@@ -31,10 +30,9 @@ which evaluates the run's newest checkpoint on the test set (recorded in RUN/eva
 as any evaluation), writes the three files into a new folder and moves it into place
 whole.
 
-A trained DRAW as a TensorFlow SavedModel, usable without this project:
-
-`python generate.py --export=DIR` writes DIR with three serving signatures (keras'
-ExportArchive); any TensorFlow program loads it with `tf.saved_model.load(DIR)`:
+The SavedModel, usable without this project: `python generate.py --export=DIR` writes DIR
+with three serving signatures (keras' ExportArchive); any TensorFlow program loads it with
+`tf.saved_model.load(DIR)`:
 
     generate(num_images: int32 [], seed: int64 [])
         -> images [n, H, W, C] in [0, 1], canvases [T, n, H, W, C] in [0, 1]
@@ -314,7 +312,7 @@ Use it:
     python generate.py --pretrained={name} --stochastic
     python evaluate.py --pretrained={name}
 
-or from Python: `draw.load("{name}")` (docs/python_api.md).
+or from Python: `from draw import api; api.load("{name}")` (docs/python_api.md).
 """
 
 

@@ -83,8 +83,9 @@ from draw.run_dir import (
     temporary_file,
 )
 
-LOG_2PI = math.log(2.0 * math.pi)
 # The measures.
+
+LOG_2PI = math.log(2.0 * math.pi)
 
 PROGRESS_SECONDS = 30.0  # at most this long between progress lines of long work
 

@@ -1,5 +1,5 @@
 """Shipped models (draw.api): packaging a run, selecting one in every script, the
-fallback of generate.py on a fresh copy, and the Python API (draw.load / sample)."""
+fallback of generate.py on a fresh copy, and the Python API (api.load / sample)."""
 
 import json
 import os
