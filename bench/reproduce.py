@@ -6,7 +6,7 @@ the tables (Markdown and CSV) with the report's numbers beside ours into --out:
 
     OUT/<row>/            each row's run directory (train.py's; resumable)
     OUT/logs/<row>.*.log  train.py's and evaluate.py's output
-    OUT/tables.md, OUT/table_6_1.csv, OUT/table_6_2.csv
+    OUT/tables.md, OUT/table_6_1.csv, OUT/table_6_2.csv   (the CSVs' run: OUT/<row>)
 
 Run it again with the same --out and it skips what is done: a row whose run has reached
 the budget is not trained again, and its evaluation is reused when it measured that
@@ -130,12 +130,12 @@ def main(argv):
         run_path = os.path.join(FLAGS.out, row.key)
         if row.key in errors or FLAGS.train_only:
             status = errors.get(row.key, "trained, not evaluated")
-            results[row.key] = {"status": status, "run": run_path}
+            results[row.key] = {"status": status, "run": row.key}
             continue
         figures, error = evaluate_row(row, run_path, budget, logs)
         if error:
             _log(f"{row.key}: {error}")
-        results[row.key] = {**figures, "status": error or "ok", "run": run_path}
+        results[row.key] = {**figures, "status": error or "ok", "run": row.key}
 
     markdown = [
         f"Budget: {budget} training iterations per row (batch {explicit.get('batch_size', 100)})"

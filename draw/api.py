@@ -416,17 +416,19 @@ def archive(model) -> keras.export.ExportArchive:
     return result
 
 
-def export(model, path: str, overwrite: bool = False) -> str:
-    """Writes model's SavedModel to path (see the module docstring); returns path."""
-    path = os.path.abspath(path)
-    if os.path.lexists(path) and not overwrite:
-        raise DrawError(f"{path} exists; pass --overwrite to replace it or choose another --export")
+def export(model, folder: str, overwrite: bool = False) -> str:
+    """Writes model's SavedModel to folder (see the module docstring); returns its path."""
+    folder = os.path.abspath(folder)
+    if os.path.lexists(folder) and not overwrite:
+        raise DrawError(
+            f"{folder} exists; pass --overwrite to replace it or choose another --export"
+        )
 
-    def write(folder):
+    def write(target):
         try:
-            archive(model).write_out(folder, verbose=False)
+            archive(model).write_out(target, verbose=False)
         except tf.errors.OpError as e:
-            raise DrawError(f"cannot write {path}: {first_line(e)}") from None
+            raise DrawError(f"cannot write {folder}: {first_line(e)}") from None
 
-    atomic_folder(path, write)
-    return path
+    atomic_folder(folder, write)
+    return folder
