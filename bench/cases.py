@@ -66,6 +66,14 @@ def _config(preset, sizes, **extra):
     return make_config(preset, **{**sizes.overrides, **extra})
 
 
+def configure_threads(setting, config) -> None:
+    """TensorFlow's threads as train.py sets them for `--intra_op_threads=setting`."""
+    try:
+        distribute.configure_threads(setting, config)
+    except DrawError:  # --quick runs every case in one process: the first case's count stays
+        pass
+
+
 def _train_setup(config, data):
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, data.image_shape)
@@ -96,10 +104,7 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.A
     are timed in turns (median of sizes.repeats turns), all with the same threads; peak
     memory is taken before the plain port is built."""
     config = _config(preset, sizes, jit_compile=jit_compile)
-    try:
-        distribute.configure_threads(intra_op_threads, config)
-    except DrawError:  # --quick runs every case in one process: the first case's count stays
-        pass
+    configure_threads(intra_op_threads, config)
     data = load_dataset(config)
     model, optimizer, batch = _train_setup(config, data)
     label = f"train (jit_compile={jit_compile})"

@@ -54,18 +54,18 @@ def _quick(sizes) -> bool:
     return bool(sizes.overrides)
 
 
-def _threads(config):
-    """Threads as train.py sets them (one per op for these small models on CPU)."""
-    try:
-        distribute.configure_threads(distribute.AUTO_THREADS, config)
-    except DrawError:  # --quick runs every case in one process: the first count stays
-        pass
-
-
 def _setup(config):
-    """A compiled model and one training batch, as bench.cases sets them."""
+    """A compiled model and one training batch, as bench.cases sets them (threads as
+    train.py's default sets them: one per op for these small models on CPU)."""
+    cases.configure_threads(distribute.AUTO_THREADS, config)
     model, _, batch = cases._train_setup(config, load_dataset(config))
     return model, batch
+
+
+def _step_seconds(steps, batch, calls, sizes):
+    """{name: seconds per call} of the compiled steps {name: function}, timed in turns."""
+    fns = {name: (lambda s=step: s(batch)) for name, step in steps.items()}
+    return measure.interleaved_seconds_per_call(fns, dict.fromkeys(fns, calls), sizes.repeats)
 
 
 def _first_steps(model, batch, variants, sizes):
@@ -137,7 +137,6 @@ def filterbank_gradient(sizes):
     (the same model, weights and batch; each step traced with its filterbank), and the
     filterbank's forward and backward alone (batch 100, 5x5 on 28x28)."""
     config = make_config("jang", **sizes.overrides)
-    _threads(config)
     model, batch = _setup(config)
     variants = {
         "hand-written": contextlib.nullcontext,
@@ -145,8 +144,7 @@ def filterbank_gradient(sizes):
     }
     firsts, steps = _first_steps(model, batch, variants, sizes)
     calls = sizes.train_calls["jang"]
-    fns = {name: (lambda s=step, b=batch: s(b)) for name, step in steps.items()}
-    seconds = measure.interleaved_seconds_per_call(fns, dict.fromkeys(fns, calls), sizes.repeats)
+    seconds = _step_seconds(steps, batch, calls, sizes)
     alone = {
         "hand-written": _filterbank_alone(attention.filterbank, 100, 5, 28, 28),
         "autodiff": _filterbank_alone(autodiff_filterbank, 100, 5, 28, 28),
@@ -186,10 +184,9 @@ def unroll(sizes):
     UNROLL_SETTINGS: the first step (a fresh trace, in turns; median of FIRST_STEP_TURNS)
     and ms per step."""
     rows = []
-    settings = [(p, sizes.overrides["T"]) for p in ("jang",)] if _quick(sizes) else None
-    for preset, T in settings or UNROLL_SETTINGS:
+    settings = [("jang", sizes.overrides["T"])] if _quick(sizes) else UNROLL_SETTINGS
+    for preset, T in settings:
         config = make_config(preset, **{**sizes.overrides, "T": T})
-        _threads(config)
         model, batch = _setup(config)
         variants = {
             name: (lambda m=max_t: patched(draw_model, "UNROLL_MAX_T", m))
@@ -197,10 +194,7 @@ def unroll(sizes):
         }
         first, steps = _first_steps(model, batch, variants, sizes)
         calls = max(1, sizes.train_calls["jang"] * 10 // T) if not _quick(sizes) else 2
-        fns = {name: (lambda s=step, b=batch: s(b)) for name, step in steps.items()}
-        seconds = measure.interleaved_seconds_per_call(
-            fns, dict.fromkeys(fns, calls), sizes.repeats
-        )
+        seconds = _step_seconds(steps, batch, calls, sizes)
         for name in LOOPS:
             other = "while_loop" if name == "unrolled" else "unrolled"
             rows.append(
