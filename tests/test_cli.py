@@ -12,9 +12,11 @@ from tests.conftest import REPO
 
 
 def run_script(script, *args, timeout=300, env=None):
-    """Runs script with args; env: variables added to this process's environment."""
+    """Runs script with args; env: variables added to this process's environment.
+    script: a path in the repository, or "-m package.module"."""
+    target = script.split() if script.startswith("-m ") else [os.path.join(REPO, script)]
     return subprocess.run(
-        [sys.executable, os.path.join(REPO, script), *args],
+        [sys.executable, *target, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
