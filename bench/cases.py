@@ -1,11 +1,11 @@
-"""The benchmark cases. Each returns a list of rows (dicts); bench/run.py runs each case
+"""The benchmark cases. Each returns a list of rows (dicts); bench.run runs each case
 in a fresh process (so that first-step times and peak memory are the case's own) and
 prints and stores the rows.
 
 A row has `name` and `preset` and any of: ms (per iteration or per call), images_per_s,
 gflop (per iteration, see bench/flops.py), gflops (achieved), matmul_gflops (the 1024^3
 float32 matmul in the same process), matmul_fraction, speedup (over the plain port),
-seconds, peak_rss_mb, note; bench/run.py adds threads (`threads_in_force`).
+seconds, peak_rss_mb, note; bench.run adds threads (`threads_in_force`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark suite: python bench/run.py [--quick] [--output=bench/results.json]
+"""The benchmark suite: python -m bench.run [--quick] [--output=bench/results.json]
 
 Times training (both presets, the step as train.py runs it with and without XLA, with
 train.py's thread setting and, at jang, also with TensorFlow's default threads; the plain
@@ -8,14 +8,12 @@ JSON. Each case runs in a fresh process, so first-step times and peak memory are
 --quick uses tiny models and few iterations (the smoke test; its figures mean nothing).
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from draw import cli  # first: it imports TensorFlow quietly
 
-from absl import flags  # noqa: E402
-
-from draw import cli  # noqa: E402  (imports TensorFlow quietly)
+# isort: split
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny sizes and few iterations (a smoke test).")
@@ -86,7 +84,7 @@ def main(argv):
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         if FLAGS.isolate if FLAGS.isolate is not None else not FLAGS.quick:
-            rows += report.run_isolated(__file__, name, FLAGS.quick)
+            rows += report.run_isolated(name, FLAGS.quick)
         else:
             rows += _run_case(all_cases[name], sizes)
     print(report.table(rows))

@@ -247,8 +247,9 @@ class WorkerCheckpointDir:
 # TensorFlow's intra-op threads. At DRAW's usual sizes (batch 100, 256 LSTM units) a
 # training iteration is a few thousand small ops, and splitting each over all cores costs
 # more in synchronisation than it gains: one thread per op (the inter-op pool still runs
-# independent ops side by side) trains jang faster (bench/run.py's train cases; figures in
-# bench/README.md). XLA and larger models (paper_svhn's 800-unit LSTMs) keep TensorFlow's default.
+# independent ops side by side) trains jang faster (bench.run's cases train_jang and
+# train_jang_all_threads; figures in bench/README.md). XLA and larger models (paper_svhn's
+# 800-unit LSTMs) keep TensorFlow's default.
 AUTO_THREADS = -1
 # Up to this many LSTM units, training on CPU uses one thread per op.
 SMALL_MODEL_UNITS = 256

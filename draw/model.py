@@ -52,7 +52,7 @@ def _geometry(window):
 
 # Up to this many steps the recurrence is unrolled in Python, beyond it a tf.while_loop:
 # unrolling makes the first step (the trace) longer as T grows, for a slightly shorter step
-# (measured by bench/run.py --cases=trick_unroll; figures in bench/README.md).
+# (measured by `python -m bench.run --cases=trick_unroll`; figures in bench/README.md).
 UNROLL_MAX_T = 16
 
 

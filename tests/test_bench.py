@@ -37,7 +37,7 @@ TRICK_ROWS = [  # bench/tricks.py: a row per variant of each trick
 
 def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     output = tmp_path / "results.json"
-    result = run_script("bench/run.py", "--quick", f"--output={output}")
+    result = run_script("-m bench.run", "--quick", f"--output={output}")
     assert result.returncode == 0, result.stderr
     document = json.loads(output.read_text())
     names = [(row["name"], row["preset"]) for row in document["rows"]]
@@ -61,7 +61,7 @@ def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
 
 
 def test_bench_rejects_an_unknown_case():
-    result = run_script("bench/run.py", "--cases=nonsense")
+    result = run_script("-m bench.run", "--cases=nonsense")
     assert result.returncode == 2 and "nonsense" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
