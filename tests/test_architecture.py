@@ -124,8 +124,6 @@ def test_the_library_imports_no_tool_nor_test():
 TOOL_LAYERS = {
     "bench": 10, "bench.measure": 10, "bench.flops": 10, "bench.plain": 10,
     "bench.report": 10, "bench.write_svhn_files": 10,
-    "bench.distribute_throughput": 10, "bench.bench_nn_search": 10,
-    "bench.bench_sampling": 10, "bench.svhn_train": 10,
     "bench.cases": 10.1, "bench.tricks": 10.2, "bench.run": 10.3,
     "experiments": 10, "experiments.reference_draw": 10, "experiments.report_tables": 10,
     "experiments.reproduce": 10.1, "experiments.fidelity": 10.1,
