@@ -162,9 +162,10 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.A
 
 
 def generate(preset, sizes, chunk=1000):
-    """Stochastic generation as generate.py and evaluate.py --nn-nll run it: the final
-    canvases (logits) of sizes.generate_images prior samples by draw.generation's Sampler
-    (one compiled decoder over chunks of `chunk` images). The first call (tracing), then
+    """Stochastic generation as evaluate.py --nn-nll runs it: the final canvases (logits)
+    of sizes.generate_images prior samples by draw.generation's Sampler (one compiled
+    decoder over chunks of `chunk` images, the one generate.py's modes run too, keeping
+    every step's canvas). The first call (tracing), then
     the median of sizes.repeats calls in wall-clock seconds, and their mean CPU seconds
     (summed over TensorFlow's threads; on a shared machine the wall-clock time also counts
     the other processes)."""
