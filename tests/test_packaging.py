@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 
 import pytest
 
@@ -131,8 +130,13 @@ def test_wheel_runs_its_commands_beside_other_models_and_data_packages(tmp_path)
     site = _run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path
     )
+    # The folders this process imports its dependencies from (its site-packages and any
+    # they extend), not the checkout.
+    repo = os.path.realpath(REPO)
+    found = [p for p in sys.path if p and os.path.isdir(p)]
+    outside = [p for p in found if not (os.path.realpath(p) + os.sep).startswith(repo + os.sep)]
     with open(os.path.join(site.stdout.strip(), "dependencies.pth"), "w") as f:
-        f.write(sysconfig.get_paths()["purelib"] + "\n")
+        f.write("".join(p + "\n" for p in outside))
 
     project = tmp_path / "my_project"
     for name in ("models", "data"):
