@@ -95,6 +95,7 @@ LAYERS = {
     "draw.evaluation": 7,
     "draw.training": 8, "draw.api": 8,
     "draw.cli": 9,
+    "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
 }  # fmt: skip
 
 
