@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError, first_line
-from models import build_model
+from draw.models import build_model
 
 TEMPORARY_SUFFIX = ".partial"
 LOCK_NAME = "train.lock"
