@@ -4,7 +4,7 @@ cycles, every import pointing to a lower layer, and the tools (bench/, experimen
 import ast
 import os
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PACKAGES = ("draw", "models", "data")
 TOOLS = ("bench", "experiments")  # at the top, beside the scripts
@@ -148,3 +148,4 @@ def test_the_tools_import_downward():
             elif name not in layers or layers[name] >= layers[module]:
                 wrong.append(f"{module} -> {name}")
     assert wrong == []
+
