@@ -1,56 +1,17 @@
-"""Shared fixtures: tiny configurations and tiny image data the tests make themselves."""
+"""The suite's fixtures and pytest hooks; the plain helpers they use are in tests/helpers.py."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from draw.config import make_config  # noqa: E402
-from draw.data import ImageData  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tiny_config(**overrides):
-    """A model small enough to train in seconds on 12x12 images."""
-    values = dict(
-        T=3,
-        enc_size=32,
-        dec_size=32,
-        z_size=4,
-        read_n=3,
-        write_n=3,
-        batch_size=20,
-        train_iters=30,
-        log_every=10,
-        image_every=10,
-        checkpoint_every=10,
-        seed=1,
-    )
-    values.update(overrides)
-    return make_config("jang", **values)
-
-
-def bar_images(n, height=12, width=12, channels=1, seed=0):
-    """uint8 `[n, H, W, C]` images of one bright horizontal or vertical bar each."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, height, width, channels), dtype=np.uint8)
-    labels = rng.integers(0, 2, size=n).astype(np.int32)
-    for i in range(n):
-        if labels[i]:
-            images[i, rng.integers(height), :, :] = 255
-        else:
-            images[i, :, rng.integers(width), :] = 255
-    return images, labels
-
-
-def tiny_image_data():
-    """200 training and 50 test bar images, 12x12x1, two classes."""
-    train_images, train_labels = bar_images(200, seed=0)
-    test_images, test_labels = bar_images(50, seed=1)
-    return ImageData("bars", train_images, train_labels, test_images, test_labels, "test")
+from tests.helpers import (  # noqa: E402
+    LOGICAL_CPUS,
+    TINY_TRAIN_FLAGS,
+    tiny_image_data,
+    write_tiny_mnist,
+)
 
 
 @pytest.fixture
@@ -73,9 +34,6 @@ def usual_signals():
         signal.signal(signum, handler)
 
 
-LOGICAL_CPUS = 2
-
-
 def pytest_configure(config):
     """Splits the CPU into LOGICAL_CPUS logical devices (for the tf.distribute tests),
     which must happen before TensorFlow initialises its devices. Ops without a device
@@ -86,47 +44,6 @@ def pytest_configure(config):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * LOGICAL_CPUS
     )
-
-
-def write_idx(path, array):
-    """Writes a uint8 array as a gzipped IDX file (magic 0x08 0x<ndim>, big-endian dims)."""
-    import gzip
-
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
-
-
-def write_tiny_mnist(folder, n_train=100, n_test=20):
-    """A --data_dir of the four MNIST IDX files holding the first real test images
-    (n_train of them as the training split, the next n_test as the test split)."""
-    from draw.data import mnist
-
-    images = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-images-idx3-ubyte.gz"), "images")
-    labels = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-labels-idx1-ubyte.gz"), "labels")
-    os.makedirs(folder, exist_ok=True)
-    splits = {"train": slice(0, n_train), "t10k": slice(n_train, n_train + n_test)}
-    for prefix, part in splits.items():
-        write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"), images[part])
-        write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"), labels[part])
-    return str(folder)
-
-
-# train.py flags of a model that trains in a fraction of a second per step on 28x28 images.
-TINY_TRAIN_FLAGS = [
-    "--T=2",
-    "--enc_size=16",
-    "--dec_size=16",
-    "--z_size=2",
-    "--read_n=2",
-    "--write_n=2",
-    "--batch_size=10",
-    "--log_every=5",
-    "--image_every=10",
-    "--checkpoint_every=5",
-    "--keep_checkpoints=10",
-    "--seed=3",
-]
 
 
 @pytest.fixture(scope="session")

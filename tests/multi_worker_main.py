@@ -19,7 +19,7 @@ def main(run_dir, out_file, *overrides):
 
     from draw import distribute
     from draw.run_dir import RunDir
-    from tests.conftest import tiny_config, tiny_image_data
+    from tests.helpers import tiny_config, tiny_image_data
 
     values = {k: json.loads(v) for k, v in (item.split("=", 1) for item in overrides)}
     config = tiny_config(strategy="multi_worker", **values)

@@ -14,8 +14,8 @@ import os
 import sys
 import tempfile
 
+from tests.helpers import checksums
 from tests.script_runner import run_in_process
-from tests.test_cli import checksums
 
 
 class FdCapture:

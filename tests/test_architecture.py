@@ -4,7 +4,7 @@ cycles, every import pointing to a lower layer, and the tools (bench/, experimen
 import ast
 import os
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # The library's packages and their folders: models/ and data/ are draw.models and draw.data.
 PACKAGE_DIRS = {"draw": "draw", "draw.models": "models", "draw.data": "data"}
@@ -169,4 +169,29 @@ def test_no_module_imports_a_top_level_models_or_data():
                     tree = ast.parse(f.read())
                 for _, imported in _project_imports(tree, {}, ("models", "data")):
                     wrong.append(f"{os.path.relpath(path, REPO)} -> {imported}")
+    assert wrong == []
+
+
+def test_no_test_module_imports_another_nor_conftest():
+    """Shared helpers have one home, tests/helpers.py (fixtures: conftest.py, which pytest
+    loads itself): no module of tests/ imports a test module or conftest.py."""
+    wrong = []
+    for module, path in _modules(("tests",)).items():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level <= 1:
+                # from . import x and from .x import y, inside tests/, are tests.x imports
+                package = "tests" if node.level else ""
+                stem = ".".join(filter(None, [package, node.module]))
+                names = [f"tests.{a.name}" for a in node.names] if stem == "tests" else [stem]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "tests" and len(parts) > 1:
+                    if parts[1].startswith("test_") or parts[1] == "conftest":
+                        wrong.append(f"{module} -> {name}")
     assert wrong == []

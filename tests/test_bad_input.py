@@ -17,16 +17,8 @@ import numpy as np
 import pytest
 
 from draw import distribute
-from tests.conftest import TINY_TRAIN_FLAGS
+from tests.helpers import TINY_TRAIN_FLAGS, checksums, run_script, truncate
 from tests.script_runner import run_in_process
-from tests.test_cli import checksums, run_script
-
-
-def _truncate(path, keep=0.5):
-    with open(path, "rb") as f:
-        data = f.read()
-    with open(path, "wb") as f:
-        f.write(data[: int(len(data) * keep)])
 
 
 def _edit_config(run, **changes):
@@ -63,13 +55,13 @@ def _hold_lock(run, pid=4242):
 
 
 SETUPS = {
-    "truncated .data": lambda run: _truncate(f"{run}/checkpoints/ckpt-10.data-00000-of-00001"),
-    "truncated .index": lambda run: _truncate(f"{run}/checkpoints/ckpt-10.index"),
-    "empty .index": lambda run: _truncate(f"{run}/checkpoints/ckpt-10.index", 0),
+    "truncated .data": lambda run: truncate(f"{run}/checkpoints/ckpt-10.data-00000-of-00001"),
+    "truncated .index": lambda run: truncate(f"{run}/checkpoints/ckpt-10.index"),
+    "empty .index": lambda run: truncate(f"{run}/checkpoints/ckpt-10.index", 0),
     "missing .data": lambda run: os.remove(f"{run}/checkpoints/ckpt-10.data-00000-of-00001"),
     "garbage list": lambda run: _write(f"{run}/checkpoints/checkpoint", "\x00garbage {"),
     "other config": lambda run: _edit_config(run, enc_size=24),
-    "truncated json": lambda run: _truncate(f"{run}/config.json"),
+    "truncated json": lambda run: truncate(f"{run}/config.json"),
     "float T": lambda run: _edit_config(run, T=2.5),
     "string T": lambda run: _edit_config(run, T="two"),
     "unknown key": lambda run: _edit_config(run, colour=True),
@@ -225,8 +217,7 @@ ROWS = [("train.py", *row) for row in TRAIN_ROWS] + [("generate.py", *row) for r
 @pytest.fixture(scope="module")
 def bad_data(tmp_path_factory):
     """Folders of MNIST and SVHN files, each wrong in one way (see the rows)."""
-    from tests.conftest import write_idx, write_tiny_mnist
-    from tests.test_svhn import svhn_arrays, write_mat
+    from tests.helpers import svhn_arrays, write_idx, write_mat, write_tiny_mnist
 
     root = tmp_path_factory.mktemp("bad_data")
     images = np.zeros((100, 28, 28), np.uint8)

@@ -10,8 +10,7 @@ import tensorflow as tf
 
 from bench.plain import plain_losses
 from draw.models import build_model
-from tests.conftest import REPO, tiny_config
-from tests.test_cli import run_script
+from tests.helpers import REPO, run_script, tiny_config
 
 ROWS = [
     "train (jit_compile=False)",

@@ -1,50 +1,11 @@
 """train.py answers bad input with one clear line on stderr, a non-zero exit and no
-changed file: end to end in a subprocess, and the helpers the other CLI tests share."""
+changed file: end to end in a subprocess."""
 
-import hashlib
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO
-
-
-def run_script(script, *args, timeout=300, env=None):
-    """Runs script with args; env: variables added to this process's environment.
-    script: a path in the repository, or "-m package.module"."""
-    target = script.split() if script.startswith("-m ") else [os.path.join(REPO, script)]
-    return subprocess.run(
-        [sys.executable, *target, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def checksums(folder, prefix=""):
-    """{path: SHA-256} of every file under folder whose name starts with prefix."""
-    sums = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            if not name.startswith(prefix):
-                continue
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                sums[path] = hashlib.sha256(f.read()).hexdigest()
-    return sums
+from tests.helpers import assert_one_line_error, run_script
 
 
 # End to end in a subprocess: a bad flag, a bad value, bad data. The full table of bad

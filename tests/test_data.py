@@ -11,7 +11,7 @@ import pytest
 
 from draw.data import mnist, pipeline
 from draw.errors import DrawError
-from tests.conftest import write_idx
+from tests.helpers import write_idx
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

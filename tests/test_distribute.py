@@ -21,8 +21,14 @@ from draw.errors import DrawError
 from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
-from tests.conftest import LOGICAL_CPUS, REPO, tiny_config, tiny_image_data
-from tests.test_cli import assert_one_line_error, run_script
+from tests.helpers import (
+    LOGICAL_CPUS,
+    REPO,
+    assert_one_line_error,
+    run_script,
+    tiny_config,
+    tiny_image_data,
+)
 
 # One step, no image summaries: what the tests compare is the step and its metrics.
 CONFIG = dict(T=2, train_iters=1, log_every=1, image_every=1000, checkpoint_every=1000)

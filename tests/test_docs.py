@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 DOCS = ["README.md"] + sorted(
     os.path.relpath(path, REPO) for path in glob.glob(os.path.join(REPO, "docs", "*.md"))

@@ -29,9 +29,8 @@ from draw.evaluation import (
     seeded_elbo,
     write_results,
 )
-from draw.models import build_model
 from tests import numpy_draw
-from tests.conftest import bar_images, tiny_config
+from tests.helpers import bar_images, perturbed_model, tiny_config, trainable_weights
 
 SHAPE = (12, 12, 1)
 
@@ -39,11 +38,7 @@ SHAPE = (12, 12, 1)
 @pytest.fixture(scope="module")
 def model():
     """A tiny DRAW whose weights are perturbed so that every term matters."""
-    model = build_model(tiny_config(T=3), SHAPE)
-    rng = np.random.default_rng(0)
-    for v in model.trainable_variables:
-        v.assign(v.numpy() + rng.normal(scale=0.1, size=v.shape).astype(np.float32))
-    return model
+    return perturbed_model(tiny_config(T=3), SHAPE)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +47,7 @@ def images():
 
 
 def _numpy_forward(model, x, noise):
-    weights = {v.path: v.numpy() for v in model.trainable_variables}
+    weights = trainable_weights(model)
     canvas, mu, log_sigma = numpy_draw.draw_forward(weights, model.config, x, noise)
     z = mu + np.exp(log_sigma) * noise
     return canvas, mu, log_sigma, z

@@ -15,8 +15,7 @@ from draw.errors import DrawError
 from draw.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
 from draw.models import build_model
 from draw.run_dir import RunDir
-from tests.conftest import tiny_config
-from tests.test_cli import assert_one_line_error, checksums, run_script
+from tests.helpers import assert_one_line_error, checksums, run_script, tiny_config
 
 
 def _make_run(path, image_shape=(28, 28, 1), checkpoint=True):
@@ -35,7 +34,8 @@ def _make_run(path, image_shape=(28, 28, 1), checkpoint=True):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def untrained_run(tmp_path_factory):
+    """The run of an untrained tiny model for 28x28 images, with its ckpt-5."""
     return _make_run(tmp_path_factory.mktemp("evaluate") / "run")
 
 
@@ -45,9 +45,9 @@ def _evaluate(*args):
     return result
 
 
-def test_results_are_written_reproducible_and_earlier_ones_kept(tiny_run, tmp_path):
+def test_results_are_written_reproducible_and_earlier_ones_kept(untrained_run, tmp_path):
     run_path = str(tmp_path / "run")
-    shutil.copytree(tiny_run.path, run_path)
+    shutil.copytree(untrained_run.path, run_path)
     args = [f"--logdir={run_path}", "--elbo", "--nn-nll", "--num_samples=20"]
     args += ["--num_test_images=50", "--eval_batch_size=25"]
     first = _evaluate(*args)
@@ -77,9 +77,9 @@ def test_results_are_written_reproducible_and_earlier_ones_kept(tiny_run, tmp_pa
     assert float(row["nn_nll_mean"]) == pytest.approx(two["nn_nll"]["mean"])
 
 
-def test_compare_writes_one_table_of_all_runs(tiny_run, tmp_path):
+def test_compare_writes_one_table_of_all_runs(untrained_run, tmp_path):
     for name in ("a", "b"):
-        shutil.copytree(tiny_run.path, str(tmp_path / name))
+        shutil.copytree(untrained_run.path, str(tmp_path / name))
     runs = [str(tmp_path / "a"), str(tmp_path / "b")]
     options = Options(num_test_images=20)
     records, paths = compare_runs({}, runs, options, log=lambda *_: None)
@@ -106,13 +106,13 @@ def test_compare_takes_space_separated_runs():
     assert gather_compare_runs(["e", "--compare"]) == ["e", "--compare="]
 
 
-def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
-    before = checksums(tiny_run.path)
+def test_bad_count_is_one_line_and_changes_nothing(untrained_run):
+    before = checksums(untrained_run.path)
     result = run_script(
-        "evaluate.py", f"--logdir={tiny_run.path}", "--iwae", "--num_importance_samples=0"
+        "evaluate.py", f"--logdir={untrained_run.path}", "--iwae", "--num_importance_samples=0"
     )
     assert_one_line_error(result, "--num_importance_samples must be positive")
-    assert checksums(tiny_run.path) == before
+    assert checksums(untrained_run.path) == before
 
 
 @pytest.mark.parametrize(
@@ -127,11 +127,11 @@ def test_bad_count_is_one_line_and_changes_nothing(tiny_run):
         ({}, dict(seed=-1), "--seed must be non-negative"),
     ],
 )
-def test_bad_input_is_a_draw_error_and_changes_nothing(tiny_run, explicit, options, fragment):
-    before = checksums(tiny_run.path)
+def test_bad_input_is_a_draw_error_and_changes_nothing(untrained_run, explicit, options, fragment):
+    before = checksums(untrained_run.path)
     with pytest.raises(DrawError, match=re.escape(fragment)):
-        evaluate_and_write(explicit, tiny_run.path, Options(**options), log=lambda *_: None)
-    assert checksums(tiny_run.path) == before
+        evaluate_and_write(explicit, untrained_run.path, Options(**options), log=lambda *_: None)
+    assert checksums(untrained_run.path) == before
 
 
 def test_run_without_checkpoint_is_an_error(tmp_path):
@@ -141,10 +141,10 @@ def test_run_without_checkpoint_is_an_error(tmp_path):
     assert not os.path.exists(os.path.join(run.path, "evaluations"))
 
 
-def test_compare_of_different_datasets_is_an_error(tiny_run, tmp_path):
+def test_compare_of_different_datasets_is_an_error(untrained_run, tmp_path):
     other = _make_run(tmp_path / "other", image_shape=(12, 12, 1))
-    before = checksums(tiny_run.path)
-    result = run_script("evaluate.py", "--compare", tiny_run.path, other.path)
+    before = checksums(untrained_run.path)
+    result = run_script("evaluate.py", "--compare", untrained_run.path, other.path)
     assert_one_line_error(result, "one dataset")
-    assert checksums(tiny_run.path) == before
+    assert checksums(untrained_run.path) == before
     assert not os.path.exists(tmp_path / "comparisons")

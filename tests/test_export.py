@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from draw.errors import DrawError
 from draw.run_dir import atomic_folder, load_trained_model
-from tests.test_cli import assert_one_line_error, checksums, run_script
+from tests.helpers import assert_one_line_error, checksums, run_script
 
 # Runs in a separate interpreter started with -I (no current folder, no PYTHONPATH on
 # sys.path), so it cannot import this project; it reports which modules it imported.

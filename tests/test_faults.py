@@ -14,16 +14,9 @@ import tensorflow as tf
 from draw.data import pipeline
 from draw.errors import DrawError, Interrupted
 from draw.run_dir import RunDir, listed_checkpoints, load_trained_model
-from draw.training import StopSignals, Trainer
-from tests.conftest import TINY_TRAIN_FLAGS, tiny_config
+from draw.training import StopSignals
+from tests.helpers import TINY_TRAIN_FLAGS, checksums, tiny_trainer, truncate
 from tests.script_runner import run_in_process
-from tests.test_bad_input import _truncate
-from tests.test_cli import checksums
-
-
-def _trainer(tmp_path, data, **overrides):
-    config = tiny_config(**overrides)
-    return Trainer(config, RunDir(str(tmp_path / "run")), data, log=lambda *_: None)
 
 
 def _nan_at(monkeypatch, bad_step):
@@ -54,7 +47,7 @@ def _scalars(folder, tag):
 
 def test_non_finite_step_stops_without_saving(tmp_path, tiny_data, monkeypatch):
     _nan_at(monkeypatch, 15)
-    trainer = _trainer(tmp_path, tiny_data, train_iters=30)
+    trainer = tiny_trainer(tmp_path / "run", tiny_data, train_iters=30)
     folder = trainer.run.checkpoint_dir
     saved, save = {}, trainer.save
 
@@ -78,7 +71,7 @@ def test_non_finite_step_stops_without_saving(tmp_path, tiny_data, monkeypatch):
 
 def test_skip_nonfinite_skips_the_batch_and_counts_it(tmp_path, tiny_data, monkeypatch):
     _nan_at(monkeypatch, 15)
-    trainer = _trainer(tmp_path, tiny_data, train_iters=30, skip_nonfinite=True)
+    trainer = tiny_trainer(tmp_path / "run", tiny_data, train_iters=30, skip_nonfinite=True)
     results = trainer.train()
     assert int(trainer.step) == 30 and int(trainer.optimizer.iterations) == 29
     assert np.isfinite(results["loss"])
@@ -89,7 +82,7 @@ def test_skip_nonfinite_skips_the_batch_and_counts_it(tmp_path, tiny_data, monke
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_a_checkpoint_and_stops(tmp_path, tiny_data, signum, usual_signals):
-    trainer = _trainer(tmp_path, tiny_data, train_iters=30)
+    trainer = tiny_trainer(tmp_path / "run", tiny_data, train_iters=30)
     train_fn = trainer.train_fn
 
     def signalled_train_fn(batch):  # the signal arrives while step 7 is computed
@@ -120,7 +113,7 @@ def test_restore_from_previous_falls_back_and_deletes_nothing(
 ):
     run = str(tmp_path / "run")
     shutil.copytree(trained_run, run)
-    _truncate(f"{run}/checkpoints/ckpt-10.data-00000-of-00001")
+    truncate(f"{run}/checkpoints/ckpt-10.data-00000-of-00001")
     damaged = checksums(f"{run}/checkpoints", "ckpt-10")
     with pytest.raises(DrawError, match="ckpt-10.*--restore_from_previous"):
         load_trained_model({}, run)

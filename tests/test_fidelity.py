@@ -10,7 +10,7 @@ import tensorflow as tf
 from draw.data import mnist, pipeline
 from experiments import reference_draw as ref
 from tests import numpy_draw
-from tests.test_cli import assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, run_script
 
 SIZES = dict(T=3, lstm_size=8, z_size=4, read_n=3, write_n=4)
 

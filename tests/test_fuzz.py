@@ -20,8 +20,7 @@ from draw.config import LEGACY_VALUES, DrawConfig, validate
 from draw.data import ImageData, mnist
 from draw.errors import DrawError
 from draw.run_dir import RunDir, restore
-from draw.training import Trainer
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config, tiny_trainer, write_svhn_folder
 
 FUZZ = settings(
     max_examples=40,
@@ -138,23 +137,23 @@ def test_corrupt_mnist_npz_gives_draw_errors(edits, real_npz):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A run trained for 2 steps on tiny images: config.json and ckpt-2."""
+def two_step_trainer(tmp_path_factory):
+    """The trainer of a run trained for 2 steps on tiny images: config.json and ckpt-2."""
     images = np.zeros((40, 12, 12, 1), np.uint8)
     images[:, 4:8, 4:8] = 255
     labels = np.zeros(40, np.int32)
     data = ImageData("bars", images, labels, images[:20], labels[:20], "test")
-    path = str(tmp_path_factory.mktemp("fuzz") / "run")
-    config = tiny_config(train_iters=2, checkpoint_every=2, log_every=2, image_every=100)
-    trainer = Trainer(config, RunDir(path), data, log=lambda *_: None)
+    path = tmp_path_factory.mktemp("fuzz") / "run"
+    overrides = dict(train_iters=2, checkpoint_every=2, log_every=2, image_every=100)
+    trainer = tiny_trainer(path, data, **overrides)
     trainer.train()
     return trainer
 
 
 @FUZZ
 @given(edits=st.data())
-def test_corrupt_config_json_gives_draw_errors(tiny_run, edits):
-    real = _read(tiny_run.run.config_path)
+def test_corrupt_config_json_gives_draw_errors(two_step_trainer, edits):
+    real = _read(two_step_trainer.run.config_path)
     with tempfile.TemporaryDirectory() as folder:
         run = RunDir(folder)
         with open(run.config_path, "wb") as f:
@@ -169,8 +168,8 @@ def test_corrupt_config_json_gives_draw_errors(tiny_run, edits):
 
 @FUZZ
 @given(suffix=st.sampled_from([".index", ".data-00000-of-00001"]), edits=st.data())
-def test_corrupt_checkpoint_gives_draw_errors_or_restores(tiny_run, suffix, edits):
-    prefix = tiny_run.last_good
+def test_corrupt_checkpoint_gives_draw_errors_or_restores(two_step_trainer, suffix, edits):
+    prefix = two_step_trainer.last_good
     with tempfile.TemporaryDirectory() as folder:
         for name in (".index", ".data-00000-of-00001"):
             shutil.copy(prefix + name, os.path.join(folder, "ckpt-2" + name))
@@ -179,7 +178,7 @@ def test_corrupt_checkpoint_gives_draw_errors_or_restores(tiny_run, suffix, edit
         with open(path, "wb") as f:
             f.write(corrupt(real, edits.draw(corruptions(len(real)))))
         try:
-            restore(tiny_run.checkpoint, os.path.join(folder, "ckpt-2"))
+            restore(two_step_trainer.checkpoint, os.path.join(folder, "ckpt-2"))
         except DrawError as e:
             assert "ckpt-2" in str(e) and "\n" not in str(e)
 
@@ -188,7 +187,6 @@ def test_corrupt_checkpoint_gives_draw_errors_or_restores(tiny_run, suffix, edit
 def svhn_files(tmp_path_factory):
     """The bytes of small train/test .mat files in SVHN's original layout (MATLAB 5, X uint8
     [32, 32, 3, n], y uint8 [n, 1] with 10 for digit 0): the real set is not to be had here."""
-    from tests.test_svhn import write_svhn_folder
 
     folder = tmp_path_factory.mktemp("svhn")
     write_svhn_folder(str(folder), n_train=6, n_test=4)

@@ -11,15 +11,21 @@ import tensorflow as tf
 from PIL import Image
 
 from draw import figures, generation
-from draw.config import FLAGS, define_flags
-from draw.data import ImageData
 from draw.errors import DrawError
 from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
-from draw.training import Trainer
 from tests import numpy_draw
-from tests.conftest import bar_images, tiny_config
-from tests.test_cli import assert_one_line_error, checksums, run_script
+from tests.helpers import (
+    assert_one_line_error,
+    checksums,
+    generate_main,
+    perturbed_model,
+    run_script,
+    tiny_config,
+    tiny_image_data,
+    tiny_trainer,
+    trainable_weights,
+)
 
 SIDE = 12  # the tiny images are 12 x 12
 
@@ -31,13 +37,10 @@ def _grid_side(count, side=SIDE, pad=figures.PAD):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A run directory with a tiny model trained for 10 steps on bar images."""
-    train_images, train_labels = bar_images(200, seed=0)
-    test_images, test_labels = bar_images(50, seed=1)
-    data = ImageData("bars", train_images, train_labels, test_images, test_labels, "test")
-    config = tiny_config(train_iters=10)
-    run = RunDir(str(tmp_path_factory.mktemp("generate") / "run"))
-    Trainer(config, run, data, log=lambda *_: None).train()
-    return run, data
+    data = tiny_image_data()
+    trainer = tiny_trainer(tmp_path_factory.mktemp("generate") / "run", data, train_iters=10)
+    trainer.train()
+    return trainer.run, data
 
 
 @pytest.fixture(scope="module")
@@ -144,20 +147,12 @@ def numpy_decode(weights, config, z, image_shape):
     return numpy_draw.sigmoid(np.stack(canvases))
 
 
-def _perturbed_model(config, shape):
-    model = build_model(config, shape)
-    rng = np.random.default_rng(0)
-    for v in model.trainable_variables:
-        v.assign(v.numpy() + rng.normal(scale=0.1, size=v.shape).astype(np.float32))
-    return model
-
-
 @pytest.mark.parametrize("write_attn,shape", [(True, (12, 12, 1)), (False, (10, 8, 3))])
 def test_decode_matches_numpy_generation_in_every_batching(write_attn, shape):
     config = tiny_config(write_attn=write_attn, T=4)
-    model = _perturbed_model(config, shape)
+    model = perturbed_model(config, shape)
     z = generation.prior_latents(generation.make_generator(0), config.T, 7, config.z_size)
-    weights = {v.path: v.numpy() for v in model.trainable_variables}
+    weights = trainable_weights(model)
     expected = numpy_decode(weights, config, z.numpy(), shape)
     whole = generation.Sampler(model).decode(z)
     np.testing.assert_allclose(whole["canvas"], expected, atol=1e-4)
@@ -168,10 +163,10 @@ def test_decode_matches_numpy_generation_in_every_batching(write_attn, shape):
 
 def test_reconstruction_and_posterior_means_match_numpy_forward_pass():
     config = tiny_config(T=3)
-    model = _perturbed_model(config, (12, 12, 1))
+    model = perturbed_model(config, (12, 12, 1))
     x = (np.random.default_rng(1).uniform(size=(5, 12, 12, 1)) < 0.3).astype(np.float32)
     noise = np.random.default_rng(2).normal(size=(3, 5, config.z_size)).astype(np.float32)
-    weights = {v.path: v.numpy() for v in model.trainable_variables}
+    weights = trainable_weights(model)
     sampler = generation.Sampler(model, batch=2)
     canvas, _, _ = numpy_draw.draw_forward(weights, config, x, noise)
     got = sampler.reconstruct(x, noise)
@@ -340,19 +335,6 @@ def test_out_dir_that_cannot_be_written_is_an_error(tmp_path):
 # generate.py itself.
 
 
-def _generate(*args):
-    """Runs generate.py's main in this process (no TensorFlow start-up per case)."""
-    import generate  # noqa: F401  (defines its flags)
-
-    define_flags()
-    FLAGS.unparse_flags()
-    FLAGS(["generate.py", *args])
-    try:
-        generate.main([])
-    finally:
-        FLAGS.unparse_flags()
-
-
 def test_script_writes_the_same_files_as_the_library_for_the_same_seed(sampler, run, tmp_path):
     result = run_script(
         "generate.py",
@@ -383,13 +365,13 @@ def test_script_bad_input_is_one_line_and_changes_nothing(run, tmp_path):
 
 def test_default_out_dir_is_inside_the_run_and_is_never_overwritten(run, tmp_path, capsys):
     samples = os.path.join(run[0].path, "samples")
-    _generate(f"--logdir={run[0].path}", "--interpolate", "--num_samples=10")
+    generate_main(f"--logdir={run[0].path}", "--interpolate", "--num_samples=10")
     assert sorted(os.listdir(samples)) == ["interpolate_prior.png", "interpolate_prior_z.npy"]
     before = checksums(run[0].path)
     with pytest.raises(DrawError, match="exists; pass --overwrite"):
-        _generate(f"--logdir={run[0].path}", "--interpolate", "--num_samples=20")
+        generate_main(f"--logdir={run[0].path}", "--interpolate", "--num_samples=20")
     assert checksums(run[0].path) == before
-    _generate(f"--logdir={run[0].path}", "--interpolate", "--num_samples=20", "--overwrite")
+    generate_main(f"--logdir={run[0].path}", "--interpolate", "--num_samples=20", "--overwrite")
     assert checksums(run[0].path) != before
     assert "wrote" in capsys.readouterr().out
 
@@ -413,17 +395,17 @@ def test_bad_input_is_a_draw_error_and_changes_nothing(run, args, fragment):
     path = run[0].path
     before = checksums(path)
     with pytest.raises(DrawError, match=re.escape(fragment)):
-        _generate(f"--logdir={path}", *(a.replace("{run}", path) for a in args))
+        generate_main(f"--logdir={path}", *(a.replace("{run}", path) for a in args))
     assert checksums(path) == before
 
 
 def test_run_without_config_or_checkpoint_is_an_error(tmp_path, run):
     with pytest.raises(DrawError, match="no trained run"):
-        _generate(f"--logdir={tmp_path}/empty", "--stochastic")
+        generate_main(f"--logdir={tmp_path}/empty", "--stochastic")
     unfinished = RunDir(str(tmp_path / "unfinished"))
     unfinished.write(run[0].read()[0], (SIDE, SIDE, 1))
     with pytest.raises(DrawError, match="no checkpoint"):
-        _generate(f"--logdir={unfinished.path}", "--stochastic")
+        generate_main(f"--logdir={unfinished.path}", "--stochastic")
     assert os.listdir(unfinished.path) == ["config.json"]
 
 
@@ -440,7 +422,7 @@ def test_many_samples_stream_to_disk_and_the_pictures_show_the_first(sampler, ru
     first = generation.prior_latents(generator, config.T, generation.DECODE_BATCH, config.z_size)
     np.testing.assert_array_equal(z[:, : generation.DECODE_BATCH], first.numpy())
     # Each canvas decodes its own latents, with the NumPy reference of the model.
-    weights = {v.path: v.numpy() for v in sampler.model.trainable_variables}
+    weights = trainable_weights(sampler.model)
     for i in (0, 1234, n - 1):
         expected = numpy_decode(weights, config, z[:, i : i + 1], (SIDE, SIDE, 1))
         np.testing.assert_allclose(canvases[:, i : i + 1], expected, atol=1e-4)

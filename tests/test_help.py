@@ -11,9 +11,8 @@ import pytest
 from draw import evaluation, generation
 from draw.cli import TRAINING_ONLY
 from draw.config import DrawConfig, flag_name
-from tests.conftest import REPO
+from tests.helpers import REPO, run_script
 from tests.script_runner import run_in_process
-from tests.test_cli import run_script
 
 # The shared flags besides DrawConfig's fields, as config.define_flags defines them.
 RUN_FLAGS = {"logdir", "pretrained", "checkpoint", "overwrite", "restore_from_previous",

@@ -13,9 +13,7 @@ from draw.errors import DrawError
 from draw.figures import first_layer_kernels
 from draw.models import build_model
 from draw.run_dir import RunDir
-from tests.conftest import tiny_config
-from tests.test_cli import checksums
-from tests.test_generate import _generate
+from tests.helpers import checksums, generate_main, tiny_config
 
 
 def test_first_layer_kernels_of_each_conv_model():
@@ -62,7 +60,7 @@ def _saved_run(folder, config, shape=(12, 12, 1)):
 def test_generate_kernels_writes_one_labelled_row_per_conv_stack(tmp_path):
     config = tiny_config(model="conv_read", read_attn=False)
     run, _ = _saved_run(tmp_path / "run", config)
-    _generate(f"--logdir={run.path}", "--kernels", f"--out_dir={tmp_path}/out")
+    generate_main(f"--logdir={run.path}", "--kernels", f"--out_dir={tmp_path}/out")
     assert os.listdir(tmp_path / "out") == ["kernels.png"]
     picture = Image.open(tmp_path / "out" / "kernels.png")
     kernels = first_layer_kernels(_saved_run(tmp_path / "again", config)[1])
@@ -75,5 +73,5 @@ def test_generate_kernels_of_plain_draw_is_an_error_that_writes_nothing(tmp_path
     run.write(make_config("jang"), (28, 28, 1))
     before = checksums(run.path)
     with pytest.raises(DrawError, match="--kernels needs a model with convolution layers"):
-        _generate(f"--logdir={run.path}", "--kernels")
+        generate_main(f"--logdir={run.path}", "--kernels")
     assert checksums(run.path) == before

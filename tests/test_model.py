@@ -7,11 +7,7 @@ import tensorflow as tf
 from draw.losses import kl_loss, reconstruction_loss
 from draw.models import build_model
 from tests import numpy_draw
-from tests.conftest import tiny_config
-
-
-def _weights(model):
-    return {v.path: v.numpy() for v in model.trainable_variables}
+from tests.helpers import perturbed_model, tiny_config, trainable_weights
 
 
 @pytest.mark.parametrize(
@@ -25,15 +21,12 @@ def _weights(model):
 )
 def test_forward_pass_matches_numpy_recurrence(read_attn, write_attn, shape):
     config = tiny_config(read_attn=read_attn, write_attn=write_attn, T=4)
-    model = build_model(config, shape)
     rng = np.random.default_rng(0)
-    # Perturb the weights so that every bias and window parameter matters.
-    for v in model.trainable_variables:
-        v.assign(v.numpy() + rng.normal(scale=0.1, size=v.shape).astype(np.float32))
+    model = perturbed_model(config, shape, seed=rng)  # x and noise are drawn from rng next
     x = (rng.uniform(size=(3,) + shape) < 0.4).astype(np.float32)
     noise = rng.normal(size=(config.T, 3, config.z_size)).astype(np.float32)
     out = model(tf.constant(x), noise=tf.constant(noise))
-    canvas, mu, log_sigma = numpy_draw.draw_forward(_weights(model), config, x, noise)
+    canvas, mu, log_sigma = numpy_draw.draw_forward(trainable_weights(model), config, x, noise)
     np.testing.assert_allclose(out["canvas"].numpy(), canvas, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(out["mu"].numpy(), mu, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(out["log_sigma"].numpy(), log_sigma, rtol=1e-3, atol=1e-4)
@@ -166,11 +159,11 @@ def test_a_nan_gradient_with_a_finite_loss_is_not_applied():
     optimizer = make_optimizer(config)
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
-    before = _weights(model)
+    before = trainable_weights(model)
     x = tf.constant((np.random.default_rng(0).uniform(size=(4, 12, 12, 1)) < 0.4), tf.float32)
     result = model.train_step((x, tf.zeros([4], tf.int32)))
     assert np.isfinite(float(model.compute_losses(x, model(x))["loss"][0]))
     assert not bool(result["finite"]) and not np.isfinite(float(result["grad_norm"]))
     assert int(optimizer.iterations) == 0
-    for name, value in _weights(model).items():
+    for name, value in trainable_weights(model).items():
         np.testing.assert_array_equal(value, before[name])

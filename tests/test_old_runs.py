@@ -12,7 +12,7 @@ from draw import generation
 from draw.data import ImageData
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 OLD_RUN = os.path.join(REPO, "tests", "data", "run_98ebda6")
 

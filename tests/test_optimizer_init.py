@@ -10,7 +10,7 @@ from draw.config import DrawConfig, make_config
 from draw.errors import DrawError
 from draw.model import DRAW
 from draw.training import make_optimizer
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def _numpy_adam(w, grads, lr, beta_1, beta_2, eps):

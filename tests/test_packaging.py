@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # Import name -> distribution name, where they differ.
 DISTRIBUTION = {"PIL": "pillow", "absl": "absl-py", "tensorflow_datasets": "tensorflow-datasets"}

@@ -17,7 +17,7 @@ from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.script_runner import config_from_flags
 
 
@@ -39,8 +39,10 @@ def in_package(shipped, monkeypatch):
     return shipped[0]
 
 
-def _weights(model):
-    return [v.numpy() for v in model.weights]
+def _assert_same_weights(one, other):
+    """The two models hold equal values in every variable, in the same order."""
+    for a, b in zip(one.weights, other.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_package_writes_weights_config_and_card(shipped):
@@ -52,8 +54,7 @@ def test_package_writes_weights_config_and_card(shipped):
     _, from_run, checkpoint = load_trained_model({}, trained_run)
     _, from_folder, weights = load_trained_model({}, folder)
     assert weights == os.path.join(folder, "model.weights.h5")
-    for a, b in zip(_weights(from_run), _weights(from_folder), strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_weights(from_run, from_folder)
     with h5py.File(weights) as f:
         assert "optimizer" not in f
     # The configuration is the run's, without the machine's data folder.
@@ -122,8 +123,7 @@ def test_train_starts_from_the_shipped_weights(in_package, tiny_mnist_dir, tmp_p
     trainer.restore_latest()
     assert lines == [f"starting from the weights {weights}"]
     _, shipped_model, _ = load_trained_model({}, os.path.join(in_package, "tiny"))
-    for a, b in zip(_weights(trainer.model), _weights(shipped_model), strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_weights(trainer.model, shipped_model)
     with pytest.raises(DrawError, match="contradicts the shipped model tiny"):
         api.starting_point("tiny", {"T": 5})
 
@@ -131,8 +131,7 @@ def test_train_starts_from_the_shipped_weights(in_package, tiny_mnist_dir, tmp_p
 def test_python_api(in_package, trained_run):
     model = api.load("tiny")
     from_run = api.load(trained_run)
-    for a, b in zip(_weights(model), _weights(from_run), strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_weights(model, from_run)
     images = api.sample(model, 5, seed=1)
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
     assert 0 <= images.min() and images.max() <= 1

@@ -13,8 +13,7 @@ from draw.config import define_flags, explicit_config_values, make_config
 from draw.run_dir import RunDir
 from experiments import report_tables
 from experiments.report_tables import figures_of
-from tests.conftest import REPO
-from tests.test_cli import assert_one_line_error
+from tests.helpers import REPO, assert_one_line_error
 
 
 def _config_of(row):

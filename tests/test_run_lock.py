@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.run_dir import (
     LOCK_NAME,
@@ -26,11 +25,18 @@ from draw.run_dir import (
     restore,
     temporary_file,
 )
-from draw.training import Trainer
-from tests.conftest import REPO
+from tests.helpers import (
+    FAULT_DRIVER,
+    LAUNCH_TRAIN_ITERS,
+    REPO,
+    assert_one_line_error,
+    checksums,
+    launch_training,
+    launched_trainer,
+    run_script,
+    wait_for_pause,
+)
 from tests.script_runner import run_in_process
-from tests.test_cli import assert_one_line_error, checksums, run_script
-from tests.test_kill_resume import DRIVER, TRAIN_ITERS, _config, _launch, _wait_for_pause
 
 
 def test_a_second_trainer_is_refused_while_readers_work_and_the_first_finishes(
@@ -38,9 +44,9 @@ def test_a_second_trainer_is_refused_while_readers_work_and_the_first_finishes(
 ):
     run = tmp_path / "run"
     resume = tmp_path / "resume"
-    first = _launch(run, tiny_mnist_dir, pause=["step", "8"], resume_file=str(resume))
+    first = launch_training(run, tiny_mnist_dir, pause=["step", "8"], resume_file=str(resume))
     try:
-        _wait_for_pause(first)  # trained to step 7, ckpt-5 saved, holding the lock
+        wait_for_pause(first)  # trained to step 7, ckpt-5 saved, holding the lock
         assert (run / LOCK_NAME).read_text().split()[0] == str(first.pid)
         before = checksums(run)
 
@@ -82,16 +88,15 @@ def test_a_second_trainer_is_refused_while_readers_work_and_the_first_finishes(
     assert first.returncode == 0, err
     assert not (run / LOCK_NAME).exists()  # released and removed
 
-    config = _config(tiny_mnist_dir)
-    trainer = Trainer(config, RunDir(str(run)), load_dataset(config), log=lambda *_: None)
+    trainer = launched_trainer(run, tiny_mnist_dir)
     listed = listed_checkpoints(trainer.run.checkpoint_dir)
     assert [os.path.basename(p) for p in listed] == [
-        f"ckpt-{step}" for step in range(5, TRAIN_ITERS + 1, 5)
+        f"ckpt-{step}" for step in range(5, LAUNCH_TRAIN_ITERS + 1, 5)
     ]
     for path in listed:  # every listed checkpoint reads, one history
         restore(trainer.checkpoint, path)
         assert int(trainer.step) == int(trainer.optimizer.iterations) == int(path.split("-")[-1])
-    assert RunDir(str(run)).read()[0] == config
+    assert RunDir(str(run)).read()[0] == trainer.config
 
 
 def test_a_killed_generate_leaves_no_file_taken_for_a_result(
@@ -102,14 +107,14 @@ def test_a_killed_generate_leaves_no_file_taken_for_a_result(
     samples = tmp_path / "samples"
     flags = [f"--logdir={run}", f"--out_dir={samples}", "--stochastic", "--num_samples=16"]
     process = subprocess.Popen(
-        [sys.executable, DRIVER, "rename", "0", *flags],
+        [sys.executable, *FAULT_DRIVER, "rename", "0", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    _wait_for_pause(process)  # every output complete in its temporary file, none renamed
+    wait_for_pause(process)  # every output complete in its temporary file, none renamed
     process.kill()
     process.communicate()
     assert process.returncode == -signal.SIGKILL

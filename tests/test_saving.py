@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from draw.models import build_model
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 VARIANTS = {
     "draw": {},

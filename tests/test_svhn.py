@@ -7,7 +7,6 @@ layout of train_32x32.mat (MATLAB 5, X uint8 [32, 32, 3, N], y uint8 [N, 1] with
 digit 0).
 """
 
-import gzip
 import json
 import os
 import re
@@ -23,37 +22,15 @@ from draw.data import load_dataset, pipeline, svhn
 from draw.errors import DrawError
 from draw.run_dir import RunDir, default_logdir, load_trained_model, resolve_config
 from draw.training import Trainer
-from tests.conftest import tiny_config
-from tests.test_cli import assert_one_line_error, checksums, run_script
-
-
-def svhn_arrays(n, seed=0):
-    """Random X uint8 [32, 32, 3, n] and y uint8 [n, 1] in 1..10, every label present."""
-    rng = np.random.default_rng(seed)
-    X = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)
-    y = (np.arange(n) % 10 + 1).astype(np.uint8)[rng.permutation(n)].reshape(n, 1)
-    return X, y
-
-
-def write_mat(path, X, y, compress=False):
-    """A MATLAB 5 .mat file as SVHN ships it; gzipped when path ends in .gz."""
-    plain = str(path)[: -len(".gz")] if str(path).endswith(".gz") else str(path)
-    scipy.io.savemat(plain, {"X": X, "y": y}, format="5", do_compression=compress)
-    if plain != str(path):
-        with open(plain, "rb") as f, gzip.open(path, "wb") as g:
-            g.write(f.read())
-        os.remove(plain)
-
-
-def write_svhn_folder(folder, n_train=30, n_test=12, n_extra=0, seed=0):
-    """train/test (and extra) .mat files in folder; returns {split: (X, y)}."""
-    os.makedirs(folder, exist_ok=True)
-    arrays = {}
-    for i, (split, n) in enumerate((("train", n_train), ("test", n_test), ("extra", n_extra))):
-        if n:
-            arrays[split] = svhn_arrays(n, seed + i)
-            write_mat(os.path.join(folder, svhn.FILES[split]), *arrays[split])
-    return arrays
+from tests.helpers import (
+    assert_one_line_error,
+    checksums,
+    run_script,
+    svhn_arrays,
+    tiny_config,
+    write_mat,
+    write_svhn_folder,
+)
 
 
 def test_loader_reads_the_original_layout(tmp_path):

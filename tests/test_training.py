@@ -3,18 +3,12 @@
 import numpy as np
 import tensorflow as tf
 
-from draw.run_dir import RunDir, load_trained_model
-from draw.training import Trainer
-from tests.conftest import tiny_config
-
-
-def _trainer(tmp_path, data, name, **overrides):
-    config = tiny_config(**overrides)
-    return Trainer(config, RunDir(str(tmp_path / name)), data, log=lambda *_: None)
+from draw.run_dir import load_trained_model
+from tests.helpers import tiny_trainer
 
 
 def test_short_training_lowers_the_loss(tmp_path, tiny_data):
-    trainer = _trainer(tmp_path, tiny_data, "run", train_iters=60)
+    trainer = tiny_trainer(tmp_path / "run", tiny_data, train_iters=60)
     before = (
         trainer.model.compute_losses(
             tf.constant(tiny_data.test_images / 255.0, tf.float32),
@@ -28,11 +22,11 @@ def test_short_training_lowers_the_loss(tmp_path, tiny_data):
 
 
 def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_data):
-    whole = _trainer(tmp_path, tiny_data, "whole", train_iters=30)
+    whole = tiny_trainer(tmp_path / "whole", tiny_data, train_iters=30)
     whole.train()
-    first_half = _trainer(tmp_path, tiny_data, "halves", train_iters=20)
+    first_half = tiny_trainer(tmp_path / "halves", tiny_data, train_iters=20)
     first_half.train()
-    resumed = _trainer(tmp_path, tiny_data, "halves", train_iters=30)
+    resumed = tiny_trainer(tmp_path / "halves", tiny_data, train_iters=30)
     assert resumed.restore_latest() == 20
     assert int(resumed.optimizer.iterations) == 20  # the optimizer state came back too
     resumed.train()
@@ -44,7 +38,7 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, tiny_data):
 
 
 def test_trained_run_reloads_from_its_directory(tmp_path, tiny_data):
-    trainer = _trainer(tmp_path, tiny_data, "run", train_iters=10)
+    trainer = tiny_trainer(tmp_path / "run", tiny_data, train_iters=10)
     trainer.train()
     config, model, path = load_trained_model({}, str(tmp_path / "run"))
     assert config == trainer.config and path.endswith("ckpt-10")

@@ -14,8 +14,14 @@ from draw.models.blocks import ConvFeatures
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer, make_optimizer
 from tests import numpy_draw
-from tests.conftest import bar_images, tiny_config
-from tests.test_cli import assert_one_line_error, run_script
+from tests.helpers import (
+    assert_one_line_error,
+    bar_images,
+    perturbed_model,
+    run_script,
+    tiny_config,
+    trainable_weights,
+)
 
 SHAPE = (12, 12, 1)
 VARIANTS = {
@@ -34,18 +40,6 @@ VARIANTS = {
 }
 
 
-def _perturbed_model(config, shape=SHAPE, seed=0):
-    model = build_model(config, shape)
-    rng = np.random.default_rng(seed)
-    for v in model.trainable_variables:
-        v.assign(v.numpy() + rng.normal(scale=0.1, size=v.shape).astype(np.float32))
-    return model
-
-
-def _weights(model):
-    return {v.path: v.numpy() for v in model.trainable_variables}
-
-
 def _batch(n=4, seed=0, shape=SHAPE):
     rng = np.random.default_rng(seed)
     return (rng.uniform(size=(n,) + shape) < 0.4).astype(np.float32)
@@ -54,11 +48,11 @@ def _batch(n=4, seed=0, shape=SHAPE):
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_forward_pass_matches_numpy(name):
     config = tiny_config(**VARIANTS[name])
-    model = _perturbed_model(config)
+    model = perturbed_model(config, SHAPE)
     x = _batch()
     noise = np.random.default_rng(1).normal(size=(config.T, 4, config.z_size)).astype(np.float32)
     out = model(tf.constant(x), noise=tf.constant(noise))
-    canvas, mu, log_sigma = numpy_draw.draw_forward(_weights(model), config, x, noise)
+    canvas, mu, log_sigma = numpy_draw.draw_forward(trainable_weights(model), config, x, noise)
     np.testing.assert_allclose(out["canvas"].numpy(), canvas, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(out["mu"].numpy(), mu, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(out["log_sigma"].numpy(), log_sigma, rtol=1e-3, atol=1e-4)
@@ -97,7 +91,7 @@ def test_noprivy_gradient_wrt_previous_decoder_state_through_the_encoder_is_zero
     # h_dec_{t-1} can reach mu_t and log_sigma_t only through the encoder's privy input:
     # their gradient w.r.t. the decoder's weights is zero exactly when that input is gone.
     config = tiny_config(privy=privy, read_attn=False, write_attn=False)
-    model = _perturbed_model(config)
+    model = perturbed_model(config, SHAPE)
     for v in model.writer.weights:
         v.assign(tf.zeros_like(v))
     x = tf.constant(_batch())
@@ -115,8 +109,8 @@ def test_noprivy_gradient_wrt_previous_decoder_state_through_the_encoder_is_zero
 
 @pytest.mark.parametrize("read_attn", [True, False])
 def test_error_only_read_halves_the_read_and_ignores_x(read_attn):
-    both = _perturbed_model(tiny_config(read_attn=read_attn))
-    error = _perturbed_model(tiny_config(read_attn=read_attn, read_input="error"))
+    both = perturbed_model(tiny_config(read_attn=read_attn), SHAPE)
+    error = perturbed_model(tiny_config(read_attn=read_attn, read_input="error"), SHAPE)
     x1, x2 = (tf.transpose(tf.constant(_batch(seed=s)), [0, 3, 1, 2]) for s in (1, 2))
     x_hat = tf.random.normal(x1.shape)
     h_dec = tf.random.normal([4, 32])
@@ -152,9 +146,9 @@ def test_model3_replaces_x_by_its_features():
 
 def test_model2_classification_loss_and_accuracy_match_numpy():
     config = tiny_config(model="supervised", class_weight=0.7)
-    model = _perturbed_model(config)
+    model = perturbed_model(config, SHAPE)
     x = _batch(n=16, seed=5)
-    logits = numpy_draw.class_logits(_weights(model), config, x)
+    logits = numpy_draw.class_logits(trainable_weights(model), config, x)
     labels = np.argmax(logits, axis=1)
     labels[::3] = (labels[::3] + 1) % 10  # every third one wrong
     out = model(tf.constant(x))
@@ -207,7 +201,7 @@ def test_conv_features_match_numpy_convolution():
 @pytest.mark.parametrize("name", ["noprivy", "model1_concat", "model2", "model3"])
 def test_every_variant_restores_from_its_run_directory(tmp_path, name):
     config = tiny_config(**VARIANTS[name])
-    model = _perturbed_model(config)
+    model = perturbed_model(config, SHAPE)
     run = RunDir(str(tmp_path / name))
     run.write(config, SHAPE)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model), run.checkpoint_dir, 1)
@@ -292,9 +286,9 @@ def test_evaluation_of_model2_reports_L_c_and_accuracy_and_a_bound_without_L_c()
     from draw.evaluation import seeded_elbo
 
     config = tiny_config(model="supervised")
-    model = _perturbed_model(config)
+    model = perturbed_model(config, SHAPE)
     x = _batch(n=12, seed=6)
-    logits = numpy_draw.class_logits(_weights(model), config, x)
+    logits = numpy_draw.class_logits(trainable_weights(model), config, x)
     labels = np.argmax(logits, axis=1)
     labels[:4] = (labels[:4] + 1) % 10
     result = seeded_elbo(model, x, 5, seed=2, labels=labels)
