@@ -46,14 +46,15 @@ def can_reach(host: tuple[str, int], timeout: float = 5.0) -> bool:
 TFDS_EXTRA = 'pip install "draw-tf2[tfds]" (in a clone: pip install -e ".[tfds]")'
 
 
-def import_tfds():
+def import_tfds(asked: str = "--data_source=tfds"):
     """The tensorflow_datasets module, an optional dependency (the `tfds` extra); imported
-    here, when a tfds source is asked for, as its import takes seconds."""
+    here, when a tfds source is asked for, as its import takes seconds. asked: what the
+    user asked for that reads through it, for the error without it."""
     try:
         import tensorflow_datasets
     except ImportError:
         raise DrawError(
-            f"--data_source=tfds needs tensorflow-datasets, which is not installed: {TFDS_EXTRA}"
+            f"{asked} needs tensorflow-datasets, which is not installed: {TFDS_EXTRA}"
         ) from None
     return tensorflow_datasets
 

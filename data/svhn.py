@@ -32,7 +32,7 @@ import zlib
 
 import numpy as np
 
-from draw.data.arrays import ImageData, load_tfds_arrays
+from draw.data.arrays import ImageData, import_tfds, load_tfds_arrays
 from draw.errors import DrawError, first_line
 
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
@@ -51,6 +51,8 @@ def load(source: str = "auto", data_dir: str = "", color: str = "gray", extra: b
     """SVHN as uint8 `[n, 32, 32, C]` images (C = 1 gray, 3 rgb) and int32 labels 0..9."""
     if source == "auto":
         source = "files" if data_dir else "tfds"
+        if source == "tfds":  # an error without it names what the user asked for
+            import_tfds("--dataset=svhn without --data_dir")
     train_splits = ("train", "extra") if extra else ("train",)
     if source == "files":
         train = _load_files(data_dir, train_splits, color)

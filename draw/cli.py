@@ -41,14 +41,24 @@ if not VERBOSE:
 
 from absl import app, flags, logging  # noqa: E402
 
+from draw import evaluation, generation  # noqa: E402
 from draw.config import (  # noqa: E402
     FLAGS,
     RUN_FLAGS,
     define_flags,
-    fields_with_role,
+    define_option_flags,
+    fields_in_group,
     flag_name,
 )
 from draw.errors import DrawError, Interrupted  # noqa: E402
+
+# Each script's own options (train.py's: DrawConfig's training group) and its command.
+SCRIPTS = {"train.py": None, "generate.py": generation.Options, "evaluate.py": evaluation.Options}
+COMMANDS = {
+    "train.py": "draw-train",
+    "generate.py": "draw-generate",
+    "evaluate.py": "draw-evaluate",
+}
 
 # Flags that name files or folders (of any of the scripts that define them).
 PATH_FLAGS = ("logdir", "data_dir", "checkpoint", "out_dir", "compare", "out", "export")
@@ -68,48 +78,59 @@ def expand_user_paths(flag_values=FLAGS) -> None:
 
 
 HELP_ARGS = ("--help", "-h", "-?", "--helpshort")
-# DrawConfig's fields that choose the data; its other fields set the model or the training.
-DATA_FIELDS = ("dataset", "binarize", "color", "svhn_extra", "data_source", "data_dir")
-# DrawConfig's fields that only training reads: generate.py and evaluate.py refuse them.
-TRAINING_ONLY = tuple(name for name in fields_with_role("train") if name not in DATA_FIELDS)
 
 
-def training_flag_given(argv: list[str]) -> str:
-    """The first flag of TRAINING_ONLY in argv (as --name, --name=value or --noname), or ""."""
-    for arg in argv[1:]:
-        if arg == "--":
-            break
-        if not arg.startswith("-"):
-            continue
-        name = arg.lstrip("-").split("=", 1)[0]
-        for candidate in (name, name[2:] if name.startswith("no") else name):
-            if candidate in TRAINING_ONLY:
-                return candidate
-    return ""
+def script_of(options) -> str:
+    """The script whose options dataclass is options (None: train.py)."""
+    return next(script for script, theirs in SCRIPTS.items() if theirs is options)
+
+
+def own_flags(script: str) -> list[str]:
+    """The flags only some scripts take that script takes: its options' fields, or for
+    train.py DrawConfig's training group."""
+    options = SCRIPTS[script]
+    if options is None:
+        return fields_in_group("training")
+    return [flag_name(f) for f in dataclasses.fields(options)]
+
+
+def owners(flag: str, script: str) -> str:
+    """The other scripts that take --flag (or the boolean --flag without its "no"), as
+    "train.py (draw-train)", or "" if none does."""
+    names = {flag, flag[2:] if flag.startswith("no") else flag}
+    found = [f"{s} ({COMMANDS[s]})" for s in SCRIPTS if s != script and names & set(own_flags(s))]
+    return " and ".join(found)
+
+
+def define_script_flags(options) -> None:
+    """Defines the flags of the script of options, and only those of DrawConfig: the
+    training group's are removed for generate.py and evaluate.py (they may be defined
+    when several scripts run in one process, as in the tests)."""
+    training = options is None
+    define_flags(training=training)
+    if options is not None:
+        define_option_flags(options)
+    for name in () if training else fields_in_group("training"):
+        if name in FLAGS:
+            delattr(FLAGS, name)
 
 
 def help_groups(program: str, options=None) -> list[tuple[str, list[str], dict]]:
     """The flags a script accepts, as (group, flag names, {flag: help replacing absl's}):
     the script's own first (the fields of its options dataclass and the flags its module
-    defines), then data, model, training (DrawConfig's fields; training for train.py
-    only), run and output (the run flags). A field the options share with DrawConfig
-    (--seed) is listed as the script's own."""
+    defines), then data, model, training (DrawConfig's fields by their kind's group;
+    training for train.py only), run and output (the run flags). A field the options
+    share with DrawConfig (--seed) is listed as the script's own."""
     own, texts = [], {}
     for f in dataclasses.fields(options) if options else ():
         own.append(flag_name(f))
         if f.metadata["shared"]:
             texts[flag_name(f)] = f.metadata["help"]
     own += [f.name for f in FLAGS.flags_by_module_dict().get(sys.argv[0], []) if f.name not in own]
-    data = [name for name in DATA_FIELDS if name not in own]
-    model, training = (
-        [name for name in fields_with_role(role) if name not in DATA_FIELDS + tuple(own)]
-        for role in ("model", "train")
-    )
-    if options is not None:  # generate.py, evaluate.py: no training flags
-        training = []
-    run_flags = [name for name in RUN_FLAGS if name not in own]
-    groups = [(program, own), ("data", data), ("model", model), ("training", training)]
-    groups += [("run and output", run_flags)]
+    groups = [(program, own)]
+    for group in ("data", "model") + (("training",) if options is None else ()):
+        groups.append((group, [name for name in fields_in_group(group) if name not in own]))
+    groups.append(("run and output", [name for name in RUN_FLAGS if name not in own]))
     return [(title, names, texts) for title, names in groups if names]
 
 
@@ -135,8 +156,12 @@ def _flag_usage(name: str, help_text: str = "") -> str:
 
 
 def help_text(program: str, doc: str, options=None) -> str:
-    """--help: the script's docstring, then every flag it accepts, grouped."""
-    lines = [(doc or "").strip(), "", f"Flags of {program} (--helpfull also lists absl's):"]
+    """--help: the script's docstring (its `python SCRIPT` as the installed command when
+    so invoked, e.g. draw-train), then every flag it accepts, grouped."""
+    script, doc = script_of(options), (doc or "").strip()
+    if program == COMMANDS[script]:
+        doc = doc.replace(f"python {script}", program)
+    lines = [doc, "", f"Flags of {program} (--helpfull also lists absl's):"]
     for title, names, texts in help_groups(program, options):
         lines += ["", f"{title}:"] + [_flag_usage(name, texts.get(name, "")) for name in names]
     return "\n".join(lines)
@@ -149,8 +174,8 @@ def run(main, options=None) -> None:
     options: the script's options dataclass (its flags are listed by --help as its own).
     --help lists the flags the script accepts, grouped; --helpfull is absl's full list.
     """
-    define_flags()
-    program = os.path.basename(sys.argv[0])
+    define_script_flags(options)
+    script, program = script_of(options), os.path.basename(sys.argv[0])
     if any(arg in HELP_ARGS for arg in sys.argv[1:]):
         print(help_text(program, sys.modules[main.__module__].__doc__, options))
         sys.exit(0)
@@ -163,11 +188,13 @@ def run(main, options=None) -> None:
 
     def parse_flags(argv):
         """absl's parsing, with a bad flag made one line (absl prints two and exits 1)."""
-        refused = training_flag_given(argv) if options is not None else ""
-        if refused:
-            fail(f"error: --{refused} is a flag of train.py (draw-train), not of {program}", 2)
         try:
             argv = FLAGS(argv)
+        except flags.UnrecognizedFlagError as e:  # also from a --flagfile
+            takes = owners(e.flagname, script)
+            if takes:
+                fail(f"error: --{e.flagname} is a flag of {takes}, not of {program}", 2)
+            fail(f"error: {e}", 2)
         except flags.Error as e:
             fail(f"error: {e}", 2)
         except SystemExit as e:  # absl's --helpfull and --helpxml print, then exit with 1

@@ -5,8 +5,9 @@ Every setting is a field of an options dataclass with a default, a help text and
 the value is one of a list, its choices; `define_option_flags` turns the fields into absl
 flags (an enum where there are choices), so a setting is defined once, here for the
 model and training (`DrawConfig`) and beside generate.py's and evaluate.py's own code
-for theirs. A DrawConfig field's `role` says how it behaves when a run directory already
-exists:
+for theirs. A DrawConfig field's `kind` (KINDS) says what it sets, and from it follow
+the scripts that take it, whether the HParams dashboard shows it, and its `role`, how it
+behaves when a run directory already exists:
 
 - "model": defines the trained model or its data; it is stored in the run's config.json
   and a value given on the command line that contradicts the stored one is an error.
@@ -33,17 +34,39 @@ COUNT_LIMIT = 10**9  # iterations and intervals: far beyond any run, far below i
 POSITIVE = (0.0, math.inf, "low")
 
 
-def option(default, help, role="model", choices=None, flag=None, shared=False, range=None):
-    """A field of an options dataclass: its default, help text, role, choices and range.
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of DrawConfig field is: its role ("model" or "train", see above), whether
+    it is an HParam (defines the model or its training, not paths, logging or devices), and
+    its group in --help ("training": only train.py takes it)."""
 
-    flag: the flag's name when it is not the field's (e.g. "nn-nll"); shared: the flag is
-    one of the shared flags (`define_flags`), not defined again by the options' script;
-    range: (low, high) inclusive for an int; (low, high, open ends: "low", "high", "both"
-    or "") for a float, which must also be finite.
+    role: str
+    hparam: bool
+    group: str
+
+
+KINDS = {
+    "data": Kind("model", True, "data"),  # which data: the dataset and its preparation
+    "source": Kind("train", False, "data"),  # where the data is read from
+    "model": Kind("model", True, "model"),
+    "training": Kind("train", True, "training"),  # the optimisation
+    "logging": Kind("train", False, "training"),  # progress, summaries, checkpoints
+    "device": Kind("train", False, "training"),  # where and how the steps run
+}
+
+
+def option(default, help, kind="", choices=None, flag=None, shared=False, range=None):
+    """A field of an options dataclass: its default, help text, kind, choices and range.
+
+    kind: one of KINDS for a DrawConfig field (required there), "" for a script's own
+    option; flag: the flag's name when it is not the field's (e.g. "nn-nll"); shared: the
+    flag is one of the shared flags (`define_flags`), not defined again by the options'
+    script; range: (low, high) inclusive for an int; (low, high, open ends: "low",
+    "high", "both" or "") for a float, which must also be finite.
     """
     metadata = {
         "help": help,
-        "role": role,
+        "kind": kind,
         "choices": choices,
         "flag": flag,
         "shared": shared,
@@ -55,41 +78,43 @@ def option(default, help, role="model", choices=None, flag=None, shared=False, r
 @dataclass
 class DrawConfig:
     # Data.
-    dataset: str = option("mnist", "Dataset to model.", choices=("mnist", "svhn"))
+    dataset: str = option("mnist", "Dataset to model.", choices=("mnist", "svhn"), kind="data")
     binarize: str = option(
         "dynamic",
         "MNIST binarization: dynamic (resampled each time an image is drawn), static "
         "(sampled once with a fixed seed) or none (grey levels, as in Eric Jang's code). "
         "SVHN is always none (intensities in [0, 1]), its default.",
         choices=("dynamic", "static", "none"),
+        kind="data",
     )
     color: str = option(
         "gray",
         "SVHN colour: gray (the standard luma, as tf.image.rgb_to_grayscale and the report) "
         "or rgb (3 channels sharing one attention window, as in the DRAW paper).",
         choices=("gray", "rgb"),
+        kind="data",
     )
     svhn_extra: bool = option(
-        False, "Add SVHN's extra_32x32.mat (531,131 images) to the training split."
+        False, "Add SVHN's extra_32x32.mat (531,131 images) to the training split.", kind="data"
     )
     data_source: str = option(
         "auto",
         "Where the data comes from: files (the raw files in --data_dir), tfds "
         "(tensorflow-datasets, downloads when online), embedded (MNIST copy shipped in the "
         "package) or auto (files if --data_dir is given, else the dataset's default).",
-        role="train",
         choices=("auto", "files", "tfds", "embedded"),
+        kind="source",
     )
-    data_dir: str = option("", "Folder holding the raw dataset files.", role="train")
+    data_dir: str = option("", "Folder holding the raw dataset files.", kind="source")
     # Model: the recurrence of docs/design.md.
-    T: int = option(10, "Number of DRAW steps (glimpses).", range=(1, 1000))
-    enc_size: int = option(256, "Encoder LSTM units.", range=(1, 8192))
-    dec_size: int = option(256, "Decoder LSTM units.", range=(1, 8192))
-    z_size: int = option(10, "Latent units per step.", range=(1, 4096))
-    read_n: int = option(5, "Read glimpse grid size N (N x N).", range=(1, 64))
-    write_n: int = option(5, "Write glimpse grid size N (N x N).", range=(1, 64))
-    read_attn: bool = option(True, "Read with the Gaussian attention window.")
-    write_attn: bool = option(True, "Write with the Gaussian attention window.")
+    T: int = option(10, "Number of DRAW steps (glimpses).", range=(1, 1000), kind="model")
+    enc_size: int = option(256, "Encoder LSTM units.", range=(1, 8192), kind="model")
+    dec_size: int = option(256, "Decoder LSTM units.", range=(1, 8192), kind="model")
+    z_size: int = option(10, "Latent units per step.", range=(1, 4096), kind="model")
+    read_n: int = option(5, "Read glimpse grid size N (N x N).", range=(1, 64), kind="model")
+    write_n: int = option(5, "Write glimpse grid size N (N x N).", range=(1, 64), kind="model")
+    read_attn: bool = option(True, "Read with the Gaussian attention window.", kind="model")
+    write_attn: bool = option(True, "Write with the Gaussian attention window.", kind="model")
     lstm_init: str = option(
         "keras",
         "Initial LSTM weights: keras (Keras' LSTMCell: Glorot-uniform input kernel, "
@@ -99,15 +124,19 @@ class DrawConfig:
         "experiments/README.md). "
         "Both start the forget gate's bias at 1.",
         choices=("jang", "keras"),
+        kind="model",
     )
     # Ablations (report section 4.1.1) and variants (section 4.2): models/.
     privy: bool = option(
-        True, "Give the encoder the decoder's previous state h_dec (--noprivy: do not)."
+        True,
+        "Give the encoder the decoder's previous state h_dec (--noprivy: do not).",
+        kind="model",
     )
     read_input: str = option(
         "both",
         "What the encoder reads: both x and the error image x_hat, or only the error image.",
         choices=("both", "error"),
+        kind="model",
     )
     model: str = option(
         "draw",
@@ -115,82 +144,99 @@ class DrawConfig:
         "after read), supervised (Model II, supervised conv encoder with a digit "
         "classifier), conv_encoder (Model III, CNN features of x replace x).",
         choices=("draw", "conv_read", "supervised", "conv_encoder"),
+        kind="model",
     )
     conv_read_mode: str = option(
         "",
         "Model I: concat (conv features beside the raw read) or replace (features alone); "
         "default concat with --model=conv_read.",
         choices=("", "concat", "replace"),
+        kind="model",
     )
     conv_filters: str = option(
-        "8,16", "Models I-III: filters of each conv layer (comma-separated, two layers)."
+        "8,16",
+        "Models I-III: filters of each conv layer (comma-separated, two layers).",
+        kind="model",
     )
     conv_kernel: int = option(
-        5, "Models I-III: square kernel size of the conv layers.", range=(1, 32)
+        5, "Models I-III: square kernel size of the conv layers.", range=(1, 32), kind="model"
     )
-    conv_stride: int = option(2, "Models I-III: stride of the conv layers.", range=(1, 32))
+    conv_stride: int = option(
+        2, "Models I-III: stride of the conv layers.", range=(1, 32), kind="model"
+    )
     class_hidden: int = option(
-        128, "Model II: units of the classifier's hidden dense layer.", range=(1, 8192)
+        128,
+        "Model II: units of the classifier's hidden dense layer.",
+        range=(1, 8192),
+        kind="model",
     )
     class_weight: float = option(
         1.0,
         "Model II: weight of the classification loss L_c in the training loss.",
         range=(0.0, math.inf, ""),
+        kind="model",
     )
     # Training.
-    batch_size: int = option(100, "Training minibatch size.", role="train", range=(1, 1_000_000))
-    learning_rate: float = option(1e-3, "Adam learning rate.", role="train", range=POSITIVE)
-    beta_1: float = option(0.5, "Adam beta_1.", role="train", range=(0.0, 1.0, "both"))
+    batch_size: int = option(100, "Training minibatch size.", range=(1, 1_000_000), kind="training")
+    learning_rate: float = option(1e-3, "Adam learning rate.", range=POSITIVE, kind="training")
+    beta_1: float = option(0.5, "Adam beta_1.", range=(0.0, 1.0, "both"), kind="training")
     adam_epsilon: float = option(
         1e-8,
         "Adam epsilon: 1e-8 is TensorFlow 1's AdamOptimizer, which Eric Jang's code ran with "
         "(Keras' own default is 1e-7).",
-        role="train",
         range=POSITIVE,
+        kind="training",
     )
-    clipnorm: float = option(5.0, "Per-variable gradient norm clip.", role="train", range=POSITIVE)
+    clipnorm: float = option(
+        5.0, "Per-variable gradient norm clip.", range=POSITIVE, kind="training"
+    )
     train_iters: int = option(
-        10000, "Total training iterations of the run.", role="train", range=(1, COUNT_LIMIT)
+        10000, "Total training iterations of the run.", range=(1, COUNT_LIMIT), kind="training"
     )
     seed: int = option(
-        0, "Seed of the initial weights, data order and noise.", range=(0, SEED_LIMIT - 1)
+        0,
+        "Seed of the initial weights, data order and noise.",
+        range=(0, SEED_LIMIT - 1),
+        kind="model",
     )
     log_every: int = option(
         100,
         "Iterations between progress lines and scalar summaries.",
-        "train",
         range=(1, COUNT_LIMIT),
+        kind="logging",
     )
     image_every: int = option(
-        1000, "Iterations between image summaries.", role="train", range=(1, COUNT_LIMIT)
+        1000, "Iterations between image summaries.", range=(1, COUNT_LIMIT), kind="logging"
     )
     checkpoint_every: int = option(
-        1000, "Iterations between checkpoints.", role="train", range=(1, COUNT_LIMIT)
+        1000, "Iterations between checkpoints.", range=(1, COUNT_LIMIT), kind="logging"
     )
     keep_checkpoints: int = option(
-        3, "Checkpoints kept in the run directory.", role="train", range=(1, 1000)
+        3, "Checkpoints kept in the run directory.", range=(1, 1000), kind="logging"
     )
     skip_nonfinite: bool = option(
         False,
         "Skip (do not apply) a batch whose loss or gradients are NaN or Inf, counting it in "
         "TensorBoard, instead of stopping the run.",
-        "train",
+        kind="training",
     )
     jit_compile: bool = option(
-        False, "Compile the train/test steps with XLA (slower on CPU: bench/README.md).", "train"
+        False,
+        "Compile the train/test steps with XLA (slower on CPU: bench/README.md).",
+        kind="device",
     )
     strategy: str = option(
         "default",
         "tf.distribute strategy: default (one device), mirrored (all GPUs of this machine), "
         "multi_worker (the machines of TF_CONFIG), tpu (the TPU named by --tpu). "
         "--batch_size is the global batch, split evenly over the replicas.",
-        role="train",
         choices=("default", "mirrored", "multi_worker", "tpu"),
+        kind="device",
     )
     tpu: str = option(
         "",
         "For --strategy=tpu: the TPU's name or grpc:// address (local on a TPU VM).",
-        role="train",
+        kind="device",
     )
     preset: str = option(
         "jang",
@@ -198,6 +244,7 @@ class DrawConfig:
         "read 2x2, write 5x5), paper_svhn (DRAW paper's SVHN: 800 LSTM units, z=100, T=32, "
         "12x12 read and write, RGB).",
         choices=("jang", "paper_mnist", "paper_svhn"),
+        kind="model",
     )
 
     def to_json(self) -> str:
@@ -260,8 +307,36 @@ PRESETS: dict[str, dict] = {
 DATASET_DEFAULTS: dict[str, dict] = {"mnist": {}, "svhn": {"binarize": "none"}}
 
 
+def check_kinds(options_class) -> None:
+    """TypeError for a field of options_class (DrawConfig) without a kind of KINDS, so that
+    a new field says what it is (and so whether it is an HParam, which scripts take it)."""
+    for f in dataclasses.fields(options_class):
+        if f.metadata["kind"] not in KINDS:
+            kind = f.metadata["kind"]
+            raise TypeError(f"{options_class.__name__}.{f.name}: kind {kind!r} is not in KINDS")
+
+
+check_kinds(DrawConfig)
+
+
+def kind_of(name: str) -> Kind:
+    """What the DrawConfig field `name` is."""
+    return KINDS[DrawConfig.__dataclass_fields__[name].metadata["kind"]]
+
+
 def fields_with_role(role: str) -> list[str]:
-    return [f.name for f in dataclasses.fields(DrawConfig) if f.metadata["role"] == role]
+    return [f.name for f in dataclasses.fields(DrawConfig) if kind_of(f.name).role == role]
+
+
+def fields_in_group(group: str) -> list[str]:
+    """DrawConfig's fields of a --help group: "data", "model" or "training" (train.py's
+    only), in DrawConfig's order."""
+    return [f.name for f in dataclasses.fields(DrawConfig) if kind_of(f.name).group == group]
+
+
+def hparam_fields() -> list[str]:
+    """DrawConfig's fields that define the model and its training (the HParams), in order."""
+    return [f.name for f in dataclasses.fields(DrawConfig) if kind_of(f.name).hparam]
 
 
 def make_config(preset: str = "jang", **overrides) -> DrawConfig:
@@ -402,13 +477,12 @@ _DEFINE_BY_TYPE = {
 }
 
 
-def define_option_flags(options_class, flag_values=FLAGS) -> None:
-    """One absl flag per field of options_class (but the shared ones): an enum where the
-    field has choices; safe to call twice."""
-    fields = [f for f in dataclasses.fields(options_class) if not f.metadata["shared"]]
-    if flag_name(fields[0]) in flag_values:
-        return
-    for f in fields:
+def define_option_flags(options_class, flag_values=FLAGS, skip=()) -> None:
+    """One absl flag per field of options_class (but the shared ones and those named in
+    skip): an enum where the field has choices; a flag already defined is kept."""
+    for f in dataclasses.fields(options_class):
+        if f.metadata["shared"] or f.name in skip or flag_name(f) in flag_values:
+            continue
         choices, help_text = f.metadata["choices"], f.metadata["help"]
         if f.metadata["range"]:
             help_text += f" Range: {range_text(f.metadata['range'])}."
@@ -437,12 +511,12 @@ RUN_FLAGS = (
 )
 
 
-def define_flags(flag_values=FLAGS) -> None:
-    """Defines the flags shared by train.py, generate.py and evaluate.py: one per DrawConfig
-    field, plus the run flags; safe to call twice."""
+def define_flags(flag_values=FLAGS, training: bool = True) -> None:
+    """Defines the flags of DrawConfig's fields (without training=True, not the "training"
+    group's, which only train.py takes) and the run flags; safe to call twice."""
+    define_option_flags(DrawConfig, flag_values, () if training else fields_in_group("training"))
     if "logdir" in flag_values:
         return
-    define_option_flags(DrawConfig, flag_values)
     flags.DEFINE_string(
         "logdir",
         "",
@@ -499,5 +573,5 @@ def explicit_config_values(flag_values=FLAGS) -> dict:
     return {
         f.name: flag_values[f.name].value
         for f in dataclasses.fields(DrawConfig)
-        if flag_values[f.name].present
+        if f.name in flag_values and flag_values[f.name].present
     }

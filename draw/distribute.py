@@ -62,7 +62,8 @@ def make_strategy(config) -> tf.distribute.Strategy:
 
 
 def describe(strategy: tf.distribute.Strategy, name: str, logical_devices=None) -> str:
-    """One line: the devices the strategy trains on, its name and replicas, and the GPUs
+    """One line: the devices the strategy trains on (for multi_worker, those of each worker,
+    while the replicas count the whole cluster), its name and replicas, and the GPUs
     TensorFlow sees. logical_devices: tf.config.LogicalDevice list (those of this process
     when None)."""
     if logical_devices is None:
@@ -72,6 +73,8 @@ def describe(strategy: tf.distribute.Strategy, name: str, logical_devices=None) 
     except RuntimeError:  # the default strategy: TensorFlow places each op itself
         devices = [default_placement(logical_devices)]
     short = ", ".join(d.split("device:")[-1] for d in devices)
+    if name == "multi_worker":
+        short += " per worker"
     replicas = strategy.num_replicas_in_sync
     gpus = [d for d in logical_devices if d.device_type == "GPU"]
     seen = (

@@ -30,7 +30,7 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 from draw import distribute
-from draw.config import DrawConfig
+from draw.config import DrawConfig, hparam_fields
 from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
 from draw.evaluation import evaluate_bound
@@ -51,29 +51,33 @@ HPARAMS_METRICS = [
 ]
 
 
-# DrawConfig's fields that neither define the model nor change its training (paths,
-# logging, checkpointing, devices): left out of the HParams dashboard, so that its table
-# shows what tells runs apart. The text table keeps every field.
-NOT_HPARAMS = ("data_source", "data_dir", "log_every", "image_every", "checkpoint_every",
-               "keep_checkpoints", "jit_compile", "strategy", "tpu")  # fmt: skip
-
-
 def write_configuration(config, run_name: str) -> None:
     """The run's configuration, with the default summary writer: through the HParams
-    plugin as the trial `run_name` (the fields that define the model and its training, in
-    DrawConfig's order; the metrics are HPARAMS_METRICS) and every field as a text table."""
+    plugin as the trial `run_name` (config.hparam_fields: the fields that define the model
+    and its training, not paths, logging or devices, in DrawConfig's order; the metrics
+    are HPARAMS_METRICS) and every field as a text table."""
     values = dataclasses.asdict(config)
     domains = {}
-    for f in dataclasses.fields(DrawConfig):
-        if f.name in NOT_HPARAMS:
-            continue
-        choices = f.metadata["choices"]
+    for name in hparam_fields():
+        choices = DrawConfig.__dataclass_fields__[name].metadata["choices"]
         domain = hparams_api.Discrete(list(choices)) if choices else None
-        domains[f.name] = hparams_api.HParam(f.name, domain)
+        domains[name] = hparams_api.HParam(name, domain)
     hparams_api.hparams_config(hparams=list(domains.values()), metrics=HPARAMS_METRICS)
     hparams_api.hparams({domains[k]: values[k] for k in domains}, trial_id=run_name)
     rows = "\n".join(f"| {k} | {v!r} |" for k, v in values.items())
     tf.summary.text("config", f"| field | value |\n|---|---|\n{rows}", step=0)
+
+
+def trial_name(run_path: str) -> str:
+    """The run's name in the HParams dashboard, which merges the runs of one name: its
+    path relative to the current folder when inside it (runs/a/seed0), else absolute."""
+    path = os.path.abspath(run_path)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # Windows: another drive
+        return path
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    return path if outside else relative
 
 
 def make_optimizer(config) -> keras.optimizers.Optimizer:
@@ -266,7 +270,7 @@ class Trainer:
                 for name in ("train", "test", "")
             )
             with run_writer.as_default():
-                write_configuration(config, os.path.basename(os.path.normpath(self.run.path)))
+                write_configuration(config, trial_name(self.run.path))
             run_writer.close()
         if start >= config.train_iters:
             self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")

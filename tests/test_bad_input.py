@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 
 import numpy as np
 import pytest
@@ -365,3 +366,20 @@ def test_bad_evaluate_input(evaluate_results, bad_data, index):
     status, _, err, changed = results[index]
     fragments = _fill(EVALUATE_ROWS[index][2], "", "", bad_data, home)
     assert_refused(status, err, "evaluate.py", fragments, False, changed)
+
+
+@pytest.mark.parametrize(
+    "args,asked",
+    [
+        (["--dataset=svhn"], "--dataset=svhn without --data_dir"),
+        (["--data_source=tfds"], "--data_source=tfds"),
+    ],
+)
+def test_without_tensorflow_datasets_the_error_names_what_was_asked(
+    capfd, monkeypatch, tmp_path, args, asked
+):
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # its import fails
+    status, _, err = run_in_process(capfd, "train.py", f"--logdir={tmp_path}/run", *args)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"train.py: error: {asked} needs tensorflow-datasets, which is not ")
+    assert not os.path.exists(tmp_path / "run")

@@ -1,9 +1,21 @@
 """The configuration: presets, validation, the shared flags, the stored run config."""
 
+from dataclasses import dataclass
+
 import pytest
 from absl import flags
 
-from draw.config import DrawConfig, define_flags, explicit_config_values, make_config
+from draw.config import (
+    DrawConfig,
+    check_kinds,
+    define_flags,
+    explicit_config_values,
+    fields_in_group,
+    fields_with_role,
+    hparam_fields,
+    make_config,
+    option,
+)
 from draw.errors import DrawError
 from draw.run_dir import RunDir, resolve_config
 
@@ -49,6 +61,32 @@ def test_every_config_field_is_a_shared_flag():
     define_flags(values)
     for name in list(DrawConfig.__dataclass_fields__) + ["logdir", "checkpoint", "verbose"]:
         assert name in values
+
+
+def test_the_kinds_decide_hparams_groups_and_roles():
+    # Written out here, independently of config.KINDS.
+    data = ["dataset", "binarize", "color", "svhn_extra"]
+    source = ["data_source", "data_dir"]
+    optimisation = ["batch_size", "learning_rate", "beta_1", "adam_epsilon", "clipnorm",
+                    "train_iters", "skip_nonfinite"]  # fmt: skip
+    logging_devices = ["log_every", "image_every", "checkpoint_every", "keep_checkpoints",
+                       "jit_compile", "strategy", "tpu"]  # fmt: skip
+    every = list(DrawConfig.__dataclass_fields__)
+    assert hparam_fields() == [n for n in every if n not in source + logging_devices]
+    assert fields_in_group("data") == data + source
+    assert set(fields_in_group("training")) == set(optimisation + logging_devices)
+    assert set(fields_with_role("train")) == set(source + optimisation + logging_devices)
+    assert {"T", "lstm_init", "seed", "preset", "model"} <= set(fields_in_group("model"))
+
+
+def test_a_config_field_without_a_kind_is_refused():
+    @dataclass
+    class Unsorted:
+        a: int = option(1, "A model setting.", kind="model")
+        verbosity: int = option(0, "A new logging setting, its kind forgotten.")
+
+    with pytest.raises(TypeError, match="Unsorted.verbosity"):
+        check_kinds(Unsorted)
 
 
 def test_stored_config_rules(tmp_path):

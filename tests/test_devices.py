@@ -5,6 +5,7 @@ the device TensorFlow places an op on."""
 import tensorflow as tf
 
 from draw import distribute
+from draw.config import make_config
 from tests.helpers import TINY_TRAIN_FLAGS
 from tests.script_runner import run_in_process
 
@@ -15,12 +16,33 @@ def _logical(*names):
     ]
 
 
-def test_default_strategy_names_the_gpu_when_there_is_one():
-    default = tf.distribute.get_strategy()
-    with_gpus = distribute.describe(default, "default", _logical("CPU:0", "GPU:0", "GPU:1"))
-    assert with_gpus == "training on GPU:0 (--strategy=default, 1 replica); 2 GPU(s) visible"
-    cpu_only = distribute.describe(default, "default", _logical("CPU:0", "CPU:1"))
-    assert cpu_only.startswith("training on CPU:0 (--strategy=default, 1 replica); no GPU")
+def _listing(monkeypatch, *names):
+    """Makes tf.config.list_logical_devices list these devices (as on a machine with them)."""
+    devices = _logical(*names)
+
+    def list_logical_devices(device_type=None):
+        return [d for d in devices if device_type in (None, d.device_type)]
+
+    monkeypatch.setattr(tf.config, "list_logical_devices", list_logical_devices)
+    return devices
+
+
+def test_default_strategy_trains_on_the_first_gpu_when_there_is_one(monkeypatch):
+    config = make_config("jang")
+    logical = _listing(monkeypatch, "CPU:0", "GPU:0", "GPU:1")
+    strategy = distribute.make_strategy(config)
+    assert isinstance(strategy, tf.distribute.OneDeviceStrategy)
+    assert list(strategy.extended.worker_devices) == [logical[1].name]
+    line = distribute.describe(strategy, "default")
+    assert line == "training on GPU:0 (--strategy=default, 1 replica); 2 GPU(s) visible"
+
+
+def test_default_strategy_without_a_gpu_names_the_cpu(monkeypatch):
+    _listing(monkeypatch, "CPU:0", "CPU:1")
+    strategy = distribute.make_strategy(make_config("jang"))
+    assert strategy is tf.distribute.get_strategy()
+    line = distribute.describe(strategy, "default")
+    assert line.startswith("training on CPU:0 (--strategy=default, 1 replica); no GPU")
 
 
 class _FakeExtended:
@@ -41,6 +63,11 @@ def test_strategies_with_devices_name_them_all():
     line = distribute.describe(tpu, "tpu", _logical("CPU:0"))
     assert line.startswith("training on " + ", ".join(f"TPU:{i}" for i in range(8)))
     assert "(--strategy=tpu, 8 replicas)" in line
+    # A worker's devices, of a cluster of 3 workers: the replicas count the cluster.
+    worker = _FakeStrategy(["/job:worker/replica:0/task:0/device:CPU:0"])
+    worker.num_replicas_in_sync = 3
+    line = distribute.describe(worker, "multi_worker", _logical("CPU:0"))
+    assert line.startswith("training on CPU:0 per worker (--strategy=multi_worker, 3 replicas)")
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
     mirrored = tf.distribute.MirroredStrategy(cpus)
     line = distribute.describe(mirrored, "mirrored")

@@ -5,6 +5,7 @@ folder, with the shipped models."""
 import glob
 import os
 import re
+import textwrap
 
 import pytest
 
@@ -13,17 +14,33 @@ from tests.helpers import REPO
 DOCS = ["README.md"] + sorted(
     os.path.relpath(path, REPO) for path in glob.glob(os.path.join(REPO, "docs", "*.md"))
 )
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+# A fence may be indented (in a list item); its code is indented as much.
+BLOCK = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```", re.S | re.M)
+FENCE = re.compile(r"^[ \t]*```(\w*)", re.M)
+
+
+def blocks_of(text):
+    """The code of every Python block of Markdown text, its fence's indentation removed."""
+    return [textwrap.dedent(code) for _, code in BLOCK.findall(text)]
 
 
 def python_blocks(name):
-    return BLOCK.findall(open(os.path.join(REPO, name)).read())
+    return blocks_of(open(os.path.join(REPO, name)).read())
+
+
+def test_indented_fences_are_found():
+    text = (
+        "1. Then:\n\n   ```python\n   x = 1\n   if x:\n       y = 2\n   ```\n\n"
+        "   ```py\n   z\n   ```\n"
+    )
+    assert blocks_of(text) == ["x = 1\nif x:\n    y = 2\n"]
+    assert FENCE.findall(text) == ["python", "", "py", ""]
 
 
 def test_the_docs_have_python_blocks_and_no_other_python_spelling():
     assert sum(len(python_blocks(name)) for name in DOCS) >= 5
     for name in DOCS:
-        fences = re.findall(r"^```(\w*)", open(os.path.join(REPO, name)).read(), re.M)
+        fences = FENCE.findall(open(os.path.join(REPO, name)).read())
         assert set(fences[::2]) <= {"", "python", "json"}, name  # py/python3: not run
 
 

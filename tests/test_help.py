@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from draw import evaluation, generation
-from draw.cli import TRAINING_ONLY
-from draw.config import DrawConfig, flag_name
+from draw import cli, evaluation, generation
+from draw.config import DrawConfig, fields_in_group, flag_name
 from tests.helpers import REPO, run_script
 from tests.script_runner import run_in_process
 
@@ -55,7 +54,7 @@ def test_help_lists_exactly_the_accepted_flags_grouped(capfd, script, options):
     assert len(listed) == len(set(listed))  # each flag once
     accepted = {f.name for f in dataclasses.fields(DrawConfig)} | RUN_FLAGS | set(_own(options))
     if options:
-        accepted -= set(TRAINING_ONLY)
+        accepted -= set(fields_in_group("training"))
     assert set(listed) == accepted
     assert set(groups.get(script, [])) == set(_own(options))  # --seed: the script's meaning
     assert {"dataset", "binarize", "data_dir"} <= set(groups["data"])
@@ -72,26 +71,76 @@ def test_help_lists_exactly_the_accepted_flags_grouped(capfd, script, options):
     assert out.startswith(doc.splitlines()[0])  # the script's docstring first
 
 
+TRAINING_ONLY = fields_in_group("training")
+
+
 @pytest.mark.parametrize(
-    "script,flag",
+    "script,flag,owner",
     [
-        ("generate.py", "--learning_rate=0.5"),
-        ("generate.py", "--noskip_nonfinite"),
-        ("generate.py", "--strategy"),
-        ("evaluate.py", "--batch_size=7"),
+        ("generate.py", "--learning_rate=0.5", "train.py (draw-train)"),
+        ("generate.py", "--noskip_nonfinite", "train.py (draw-train)"),
+        ("generate.py", "--strategy", "train.py (draw-train)"),
+        ("generate.py", "--iwae", "evaluate.py (draw-evaluate)"),
+        ("evaluate.py", "--batch_size=7", "train.py (draw-train)"),
+        ("evaluate.py", "--export=/tmp/x", "generate.py (draw-generate)"),
+        ("train.py", "--stochastic", "generate.py (draw-generate)"),
+        ("train.py", "--nn-nll", "evaluate.py (draw-evaluate)"),
     ],
 )
-def test_training_flags_are_refused_by_generate_and_evaluate(capfd, script, flag):
-    options = {"generate.py": generation.Options, "evaluate.py": evaluation.Options}[script]
+def test_a_flag_of_another_script_says_which_script_takes_it(script, flag, owner):
+    result = run_script(script, flag)  # a process of its own: its flags only
+    name = flag.lstrip("-").split("=")[0]
+    expected = f"{script}: error: --{name} is a flag of {owner}, not of {script}"
+    assert (result.returncode, result.stderr.strip().splitlines()) == (2, [expected])
+
+
+def test_training_flags_are_not_defined_by_generate_in_process(capfd):
+    options = generation.Options
     assert set(_own(options)).isdisjoint(TRAINING_ONLY)
-    if script == "evaluate.py":  # its flags clash with generate.py's in one process
-        result = run_script(script, "--elbo", flag)
-        status, err = result.returncode, result.stderr
-    else:
-        status, _, err = run_in_process(capfd, script, "--stochastic", flag)
-    name = flag.lstrip("-").split("=")[0].removeprefix("no")
-    expected = f"{script}: error: --{name} is a flag of train.py (draw-train), not of {script}"
-    assert (status, err.strip().splitlines()) == (2, [expected])
+    status, _, err = run_in_process(capfd, "generate.py", "--stochastic", "--learning_rate=0.5")
+    expected = "generate.py: error: --learning_rate is a flag of train.py (draw-train), not of "
+    assert (status, err.strip().splitlines()) == (2, [expected + "generate.py"])
+
+
+def test_a_training_flag_in_a_flagfile_is_refused(tmp_path):
+    flagfile = tmp_path / "flags.txt"
+    flagfile.write_text("--learning_rate=0.5\n")
+    out = tmp_path / "out"
+    result = run_script(
+        "generate.py", f"--flagfile={flagfile}", "--stochastic", "--num_samples=1",
+        f"--out_dir={out}",
+    )  # fmt: skip
+    expected = "generate.py: error: --learning_rate is a flag of train.py (draw-train), not of "
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2,
+        [expected + "generate.py"],
+    )
+    assert not out.exists()
+
+
+def test_generate_does_not_suggest_nor_list_training_flags():
+    result = run_script("generate.py", "--batch_siz=3")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "generate.py: error: Unknown command line flag 'batch_siz'"
+    ]
+    full = run_script("generate.py", "--helpfull")
+    assert full.returncode == 0 and "--stochastic" in full.stdout
+    for name in TRAINING_ONLY:
+        assert f"--{name}" not in full.stdout and f"--[no]{name}" not in full.stdout, name
+
+
+def test_help_names_the_installed_command_as_invoked():
+    cli.define_script_flags(None)  # train.py's, as cli.run defines them
+    doc = cli.help_text("draw-train", ast.get_docstring(ast.parse(open(_code("train.py")).read())))
+    assert doc.startswith("Trains DRAW: draw-train [--dataset=mnist]")
+    assert "python train.py" not in doc
+    doc = cli.help_text("train.py", ast.get_docstring(ast.parse(open(_code("train.py")).read())))
+    assert doc.startswith("Trains DRAW: python train.py ")
+
+
+def _code(script):
+    return os.path.join(REPO, "draw", script)
 
 
 def test_generate_help_gives_the_seed_its_own_meaning(capfd):

@@ -71,6 +71,18 @@ def test_package_writes_weights_config_and_card(shipped):
     assert "`abc123`" in card and "| Seed | 3 |" in card and "10 iterations" in card
     assert "python train.py --logdir=" in card and "--T=2" in card and "--seed=3" in card
     assert "--data_dir" not in card
+    assert "initialisation" not in card  # the default one: no note
+
+
+def test_shipped_cards_tell_the_initialisation_once():
+    folder = os.path.join(REPO, "draw", "pretrained_models")
+    for name in sorted(os.listdir(folder)):
+        config = json.load(open(os.path.join(folder, name, "config.json")))["config"]
+        card = open(os.path.join(folder, name, "README.md")).read()
+        assert config["lstm_init"] == "jang" and "--lstm_init=jang" in card, name
+        assert card.count("It reproduces Eric Jang's setup, his LSTM initialisation") == 1, name
+        assert "`python train.py` is the recommended start" in card, name
+        assert "118.26" in card and "93.79" in card, name
 
 
 def test_package_does_not_replace_a_model_without_overwrite(shipped):

@@ -16,7 +16,9 @@ from tensorboard.plugins.hparams import metadata
 from draw import figures
 from draw.data import load_dataset, pipeline
 from draw.run_dir import RunDir
-from draw.training import NUM_DRAWING_IMAGES
+from draw.training import NUM_DRAWING_IMAGES, Trainer
+from tests.helpers import TINY_TRAIN_FLAGS
+from tests.script_runner import config_from_flags
 
 
 def _events(folder):
@@ -34,23 +36,27 @@ def run(trained_run):
     return trained_run, config
 
 
-def test_configuration_through_the_hparams_plugin(run):
-    path, config = run
+def _session_start(path):
+    """The HParams plugin's session start info written in the run directory path."""
     values = {v.tag: v for _, v in _events(path)}
-    start = metadata.parse_session_start_info_plugin_data(
+    return values, metadata.parse_session_start_info_plugin_data(
         values[metadata.SESSION_START_INFO_TAG].metadata.plugin_data.content
     )
+
+
+def test_configuration_through_the_hparams_plugin(run):
+    path, config = run
+    values, start = _session_start(path)
     logged = {}
     for name, value in start.hparams.items():
         kind = value.WhichOneof("kind")
         logged[name] = getattr(value, kind)
-    # The run's name, and the values that define the model and its training only.
-    assert start.group_name == os.path.basename(path)
+    # The run's name (its absolute path: it is outside the current folder), and the
+    # values that define the model and its training only: no path, logging or device.
+    assert start.group_name == os.path.abspath(path)
     expected = dataclasses.asdict(config)
-    paths_logging_devices = ["data_source", "data_dir", "log_every", "image_every",
-                             "checkpoint_every", "keep_checkpoints", "jit_compile", "strategy",
-                             "tpu"]  # fmt: skip
-    for setting in paths_logging_devices:
+    for setting in ("data_source", "data_dir", "log_every", "image_every", "checkpoint_every",
+                    "keep_checkpoints", "jit_compile", "strategy", "tpu"):  # fmt: skip
         del expected[setting]
     assert set(logged) == set(expected)
     assert {"T", "read_attn", "z_size", "learning_rate", "batch_size", "seed"} <= set(logged)
@@ -66,6 +72,19 @@ def test_configuration_through_the_hparams_plugin(run):
     # And as text: a table with every field.
     text = tf.make_ndarray(values["config"].tensor).item().decode()
     assert f"| T | {config.T!r} |" in text and f"| preset | {config.preset!r} |" in text
+
+
+def test_runs_of_one_basename_are_separate_hparams_sessions(tiny_mnist_dir, tmp_path, monkeypatch):
+    """TensorBoard merges the sessions of one name: runs/a/seed0 and runs/b/seed0 differ."""
+    monkeypatch.chdir(tmp_path)
+    config = config_from_flags(f"--data_dir={tiny_mnist_dir}", "--train_iters=1",
+                               "--log_every=1", *TINY_TRAIN_FLAGS)  # fmt: skip
+    names = []
+    for parent in ("a", "b"):
+        path = os.path.join("runs", parent, "seed0")
+        Trainer(config, RunDir(path), load_dataset(config), log=lambda *_: None).train()
+        names.append(_session_start(path)[1].group_name)
+    assert names == [os.path.join("runs", "a", "seed0"), os.path.join("runs", "b", "seed0")]
 
 
 def test_final_test_figures_are_the_metrics(run):
