@@ -290,8 +290,9 @@ def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        prefix = "." + os.path.basename(path) + "."
-        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch:
+        prefix = "." + os.path.basename(path)[:NAME_IN_TEMPORARY] + "."
+        remove_stale_staging(path, prefix)
+        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch, _held(scratch):
             staging, old = os.path.join(scratch, "new"), os.path.join(scratch, "old")
             os.mkdir(staging, 0o755)
             fill(staging)
@@ -305,6 +306,51 @@ def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
                 raise
     except OSError as e:
         raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+
+
+@contextlib.contextmanager
+def _held(folder: str):
+    """Locks folder (lock_file on the folder itself) while the block runs, so that
+    remove_stale_staging leaves it alone; where folders cannot be opened (Windows), it is
+    not locked."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        lock_file(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_stale_staging(path: str, prefix: str, min_age: float = 1.0) -> None:
+    """Deletes the staging folders of atomic_folder(path) beside path (named prefix...)
+    that no live writer holds and that are at least min_age seconds old. A writer killed
+    between moving path aside and renaming the new folder into place left the old path
+    in its staging folder: it is put back first."""
+    parent = os.path.dirname(os.path.abspath(path))
+    for name in os.listdir(parent):
+        scratch = os.path.join(parent, name)
+        if not name.startswith(prefix) or os.path.islink(scratch) or not os.path.isdir(scratch):
+            continue
+        try:
+            fd = os.open(scratch, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime < min_age:
+                continue
+            lock_file(fd)  # fails while its writer lives
+            old = os.path.join(scratch, "old")
+            if os.path.isdir(old) and not os.path.lexists(path):
+                os.rename(old, path)
+            shutil.rmtree(scratch)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 class _NotJson(str):

@@ -22,9 +22,12 @@ from draw.run_dir import (
     LOCK_NAME,
     RunDir,
     RunLock,
+    atomic_folder,
     atomic_write,
     listed_checkpoints,
     load_trained_model,
+    lock_file,
+    remove_stale_staging,
 )
 from draw.training import Trainer
 from tests.conftest import REPO, TINY_TRAIN_FLAGS, tiny_config
@@ -421,6 +424,27 @@ def test_legal_long_names_are_written(tmp_path):
     path = str(tmp_path / ("x" * 250))
     atomic_write(path, "text")
     assert open(path).read() == "text"
+
+
+def test_staging_folders_of_killed_writers_are_removed_or_put_back(tmp_path):
+    target = tmp_path / "export"
+    stale, live, moved = (tmp_path / f".export.{n}" for n in ("stale123", "live1234", "kill5678"))
+    for folder in (stale, live, moved / "old"):
+        folder.mkdir(parents=True)
+    (moved / "old" / "saved_model.pb").write_text("the old export")
+    old = time.time() - 10
+    for folder in (stale, live, moved):
+        os.utime(folder, (old, old))
+    held = os.open(live, os.O_RDONLY)
+    try:
+        lock_file(held)  # a writer at work
+        remove_stale_staging(str(target), ".export.")  # what atomic_folder does first
+        assert (target / "saved_model.pb").read_text() == "the old export"
+        atomic_folder(str(target), lambda staging: open(f"{staging}/new", "w").close())
+        assert os.listdir(target) == ["new"]
+        assert sorted(os.listdir(tmp_path)) == [".export.live1234", "export"]
+    finally:
+        os.close(held)
 
 
 def test_config_json_with_a_key_twice_or_nan_is_refused(tmp_path, trained_run):
