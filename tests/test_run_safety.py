@@ -3,6 +3,7 @@ a checkpoint of NaN or infinite weights, rewrite its config.json in a failed inv
 report a NaN figure with exit status 0, or make a reader fail; folder names that
 TensorFlow reads as patterns; links and folders in the way; a platform without fcntl."""
 
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from data import load_dataset
-from draw import api
+from draw import api, run_dir
 from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write
 from draw.run_dir import (
@@ -122,6 +123,42 @@ def test_generate_overwrite_with_a_damaged_input_keeps_every_file(
     assert status == 2, err
     assert checksums(tmp_path) == before
     assert sorted(os.listdir(tmp_path)) == ["export", "run", "samples"]
+
+
+SHIP_DAMAGES = {
+    "truncated config.json": lambda run: _truncate(f"{run}/config.json"),
+    "truncated .data": lambda run: _truncate(f"{run}/checkpoints/ckpt-10.data-00000-of-00001"),
+    "no data": lambda run: None,  # --data_dir names a folder without MNIST
+    "intact": lambda run: None,
+}
+
+
+def test_ship_overwrite_with_a_damaged_input_keeps_the_shipped_model(
+    tmp_path, trained_run, shipped_folder
+):
+    rows = []
+    for i, (damage, setup) in enumerate(SHIP_DAMAGES.items()):
+        run = _copy(trained_run, tmp_path, f"run{i}")
+        setup(run)
+        args = [f"--logdir={run}", "--ship=tiny", "--overwrite"]
+        args += [f"--data_dir={tmp_path}/no-such-mnist"] if damage == "no data" else []
+        rows.append({"args": args, "folder": str(tmp_path)})
+    request = tmp_path / "rows.json"
+    request.write_text(json.dumps({"script": "evaluate.py", "rows": rows}))
+    driver = (  # tests/row_runner.py with the shipped models of the fixture
+        "import sys; sys.path.insert(0, sys.argv[3]); from draw import api; "
+        "api.FOLDER = sys.argv[2]; from tests import row_runner; row_runner.main(sys.argv[1])"
+    )
+    command = [sys.executable, "-c", driver, str(request), str(shipped_folder), REPO]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert result.returncode == 0, result.stderr
+    results = [json.loads(line) for line in result.stdout.splitlines()]
+    for damage, (status, _, err, changed) in zip(SHIP_DAMAGES, results, strict=True):
+        if damage == "intact":  # the harness can see a change: this one ships
+            assert status == 0 and changed, err
+        else:
+            _refused(status, err)
+            assert not changed, damage
 
 
 def test_a_failed_generate_creates_no_output_folder(capfd, tmp_path, trained_run):
@@ -273,6 +310,49 @@ def test_readers_refuse_nonfinite_weights_and_figures(tmp_path, trained_run, cap
 
 
 # Readers retry: each attempt with its own model and checkpoint object.
+
+
+def test_a_reader_whose_checkpoints_keep_being_replaced_reads_one_of_them(
+    tmp_path, trained_run, monkeypatch
+):
+    """A trainer with --keep_checkpoints=1 saving faster than a reader restores: during
+    each of the reader's restores, the checkpoint it reads is deleted (its data first, as
+    soon as the index is read, then the rest) and the next one listed."""
+    run = _copy(trained_run, tmp_path)
+    folder = os.path.join(run, "checkpoints")
+    upcoming = []  # the trainer's next checkpoints: ckpt-11, ckpt-12, ... (copies of ckpt-10)
+    for step in range(11, 15):
+        for name in os.listdir(folder):
+            if name.startswith("ckpt-10."):
+                copy = tmp_path / name.replace("ckpt-10", f"ckpt-{step}")
+                shutil.copy(os.path.join(folder, name), str(copy))
+        upcoming.append(f"ckpt-{step}")
+    original = run_dir.restore
+    calls = []
+
+    def trainer_saves_during_each_restore(checkpoint, path, *args, **kwargs):
+        calls.append(path)
+        current = run_dir.listed_checkpoints(folder)[-1]
+        os.remove(current + ".data-00000-of-00001")
+        try:
+            return original(checkpoint, path, *args, **kwargs)
+        finally:
+            new = upcoming.pop(0)
+            for name in os.listdir(tmp_path):
+                if name.startswith(new + "."):
+                    os.rename(str(tmp_path / name), os.path.join(folder, name))
+            with open(os.path.join(folder, "checkpoint"), "w") as f:
+                f.write(f'model_checkpoint_path: "{new}"\nall_model_checkpoint_paths: "{new}"\n')
+            for name in os.listdir(folder):
+                if name.startswith((os.path.basename(current) + ".", "ckpt-5.")):
+                    os.remove(os.path.join(folder, name))
+
+    monkeypatch.setattr(run_dir, "restore", trainer_saves_during_each_restore)
+    _, model, path = load_trained_model({}, run)
+    assert os.path.basename(path) == "ckpt-11" and len(calls) == 2
+    _, saved, _ = load_trained_model({}, trained_run, f"{trained_run}/checkpoints/ckpt-10")
+    for a, b in zip(model.weights, saved.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def _start_checkpointing_trainer(run, tiny_mnist_dir):
