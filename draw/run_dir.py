@@ -7,15 +7,17 @@
     RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
                           save_weights), as in a shipped model (draw.api)
 
-    RUN/train.lock        held (flock) by the one train.py that writes the run (RunLock)
+    RUN/train.lock        held (lock_file) by the one train.py that writes the run (RunLock)
 
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
 Every file the project writes (here and in generate.py's and evaluate.py's folders) is
 written atomically: to a temporary file `.NAME.XXXXXXXX.partial` in its folder, which its
-writer holds an OS lock (flock) on, then fsync and a rename. A reader (or a crash) sees
+writer holds an OS lock (`lock_file`: flock, or msvcrt.locking on Windows) on, then
+fsync and a rename. A reader (or a crash) sees
 the old file or the whole new one; `remove_leftovers` deletes the temporary files whose
 writer was killed. A checkpoint counts only once the list names it, which TensorFlow
-updates (atomically) after the checkpoint's files are complete.
+updates (atomically) after the checkpoint's files are complete. TensorFlow reads a
+checkpoint's path as a file pattern: `tf_path` gives it paths without pattern characters.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def lock_file(fd: int) -> None:
 
 @contextlib.contextmanager
 def temporary_file(folder: str, name: str):
-    """Yields the path of a new temporary file for `name` in folder, locked (flock) by this
+    """Yields the path of a new temporary file for `name` in folder, locked (lock_file) by this
     process until the block ends; the file, unless renamed by then, is deleted."""
     prefix = f".{name[:NAME_IN_TEMPORARY]}."  # any legal name leaves room for the rest
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=TEMPORARY_SUFFIX)
@@ -206,6 +208,7 @@ class RunLock:
     deletes it while still holding the lock. A file deleted while another process opened
     it is detected (the path no longer names the locked file) and locked anew.
 
+    On Windows the lock is msvcrt.locking's (see lock_file), with the same behaviour.
     flock works between processes of one machine on local file systems, and across
     machines on NFS (Linux emulates it with NFS byte-range locks); where a file system
     refuses it, acquiring is a DrawError rather than an unprotected run.

@@ -18,7 +18,7 @@ import pytest
 from data import load_dataset
 from draw import api, run_dir
 from draw.errors import DrawError
-from draw.evaluation import Options, evaluate_and_write
+from draw.evaluation import Options, evaluate_and_write, write_results
 from draw.run_dir import (
     LOCK_NAME,
     RunDir,
@@ -525,6 +525,26 @@ def test_staging_folders_of_killed_writers_are_removed_or_put_back(tmp_path):
         assert sorted(os.listdir(tmp_path)) == [".export.live1234", "export"]
     finally:
         os.close(held)
+
+
+def test_result_files_are_synced_before_they_appear_and_strict_json(tmp_path, monkeypatch):
+    synced, real_fsync = [], os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    paths = write_results(str(tmp_path), {"elbo": {"loss": 90.5}}, [{"elbo": 90.5}])
+    assert sorted(name.split(".partial")[0][:-9] for name in synced) == [
+        ".latest.csv",
+        ".latest.json",
+        ".result.csv",
+        ".result.json",
+    ]  # the numbered files and latest.*, each synced in its temporary file
+    assert json.load(open(paths["json"])) == {"elbo": {"loss": 90.5}}
+    with pytest.raises(DrawError, match="elbo.loss is nan"):
+        write_results(str(tmp_path), {"elbo": {"loss": float("nan")}}, [])
 
 
 def test_config_json_with_a_key_twice_or_nan_is_refused(tmp_path, trained_run):
