@@ -361,6 +361,7 @@ class Trainer:
         started = time.perf_counter()
         window_start, window_steps = None, 0
         self.skipped = 0  # non-finite batches skipped since the last progress line
+        self.applied = 0  # batches applied since the last progress line
         for batch in batches:
             if stop.received:
                 break
@@ -374,6 +375,8 @@ class Trainer:
                     f"them); nothing was saved after it; {self._last_good_text()}; lower "
                     "--learning_rate and run again"
                 )
+            else:
+                self.applied += 1
             logs.pop("weights_finite", None)
             self.step.assign_add(1)
             step += 1
@@ -412,7 +415,8 @@ class Trainer:
     def _log_progress(self, step, logs, images_per_second, writer):
         # The metrics' totals and counts are summed over the replicas when read: per-image
         # means over every image since the last progress line.
-        if not float(self.model.loss_tracker.count):  # every batch since the last line skipped
+        applied, self.applied = self.applied, 0
+        if not applied:  # every batch since the last line was skipped
             self.log(f"step {step:>7d}/{self.config.train_iters}  no batch applied: skipped "
                      f"{self.skipped} with a non-finite loss or gradients")  # fmt: skip
             with self._writing(self.run.events_dir("train")), writer.as_default(step=step):

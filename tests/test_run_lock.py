@@ -102,7 +102,7 @@ def test_a_killed_generate_leaves_no_file_taken_for_a_result(
     samples = tmp_path / "samples"
     flags = [f"--logdir={run}", f"--out_dir={samples}", "--stochastic", "--num_samples=16"]
     process = subprocess.Popen(
-        [sys.executable, DRIVER, "rename", "0", *flags],
+        [sys.executable, *DRIVER, "rename", "0", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
