@@ -26,9 +26,13 @@ setup(
         "Topic :: Scientific/Engineering :: Image Recognition",
     ],
     python_requires=">=3.10",
-    packages=["draw", "models", "data"],
+    # The repository's models/ and data/ are installed as draw/models and draw/data, so an
+    # install adds one top-level package, `draw`, and never clashes with a project's own
+    # `models` or `data` (a clone finds them beside draw/: draw/__init__.py).
+    packages=["draw", "draw.models", "draw.data"],
+    package_dir={"draw.models": "models", "draw.data": "data"},
     package_data={
-        "data": ["mnist_idx/*.gz", "mnist_idx/README.md"],
+        "draw.data": ["mnist_idx/*.gz", "mnist_idx/README.md"],
         # The shipped trained models (draw.api): weights, config.json, card.
         "draw": ["pretrained_models/*/*"],
     },

@@ -25,15 +25,15 @@ import tensorflow as tf
 
 from bench import flops, measure, write_svhn_files
 from bench.plain import make_plain_train_step
-from data import load_dataset, pipeline
 from draw import distribute
 from draw.config import make_config
+from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
 from draw.evaluation import importance_sampled_nll, nearest_neighbours
 from draw.generation import Sampler, make_generator, prior_latents
+from draw.models import build_model
 from draw.run_dir import RunDir
 from draw.training import Trainer, make_optimizer
-from models import build_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

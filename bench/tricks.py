@@ -30,11 +30,11 @@ import numpy as np
 import tensorflow as tf
 
 from bench import cases, measure
-from data import load_dataset, pipeline
-from data.arrays import ImageData
 from draw import attention, distribute
 from draw import model as draw_model
 from draw.config import make_config
+from draw.data import load_dataset, pipeline
+from draw.data.arrays import ImageData
 from draw.errors import DrawError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,8 +6,8 @@ knows which dataset it is serving: the model reads the image shape from `ImageDa
 A new dataset is a loader module and a line in LOADERS (see docs/extending.md).
 """
 
-from data import mnist, svhn
-from data.arrays import ImageData
+from draw.data import mnist, svhn
+from draw.data.arrays import ImageData
 
 LOADERS = {
     "mnist": lambda config: mnist.load(config.data_source, config.data_dir),

@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from data.arrays import ImageData, load_tfds_arrays
+from draw.data.arrays import ImageData, load_tfds_arrays
 from draw.errors import DrawError, first_line
 
 EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_idx")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from data.arrays import ImageData
+from draw.data.arrays import ImageData
 
 STATIC_SEED = 20150219  # DRAW's arXiv date; any fixed number would do
 TEST_SEED = 20161110  # the report's date

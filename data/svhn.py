@@ -32,7 +32,7 @@ import zlib
 
 import numpy as np
 
-from data.arrays import ImageData, load_tfds_arrays
+from draw.data.arrays import ImageData, load_tfds_arrays
 from draw.errors import DrawError, first_line
 
 FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}

@@ -1,28 +1,14 @@
-"""DRAW in TensorFlow 2 / Keras 3. The distribution installs three packages side by side:
-`draw` (this one), `models` and `data`. A folder of another project that has its own
-`models` or `data` package and comes first on sys.path (a script's own folder does) would
-hide ours; that is detected here, at import, and reported in one line."""
+"""DRAW in TensorFlow 2 / Keras 3.
 
-import importlib.util
+The library is one package, `draw`, with the model variants in `draw.models` and the
+datasets in `draw.data`. An install puts them at draw/models and draw/data; a clone keeps
+them at the top of the repository, in models/ and data/ beside draw/, and this package's
+search path includes that folder so that `draw.models` and `draw.data` are found there.
+No top-level `models` or `data` package is installed, so a project's own never clashes.
+"""
+
 import os
 
-
-def _check_own_packages() -> None:
-    """ImportError (one line saying what to do) unless `models` and `data` are the packages
-    installed beside this one."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for name in ("models", "data"):
-        spec = importlib.util.find_spec(name)
-        origin = spec.origin if spec is not None else None
-        ours = os.path.join(root, name, "__init__.py")
-        if origin is None or os.path.realpath(origin) != os.path.realpath(ours):
-            found = origin or "no package"
-            raise ImportError(
-                f"draw-tf2 needs its own `{name}` package ({ours}) but `import {name}` finds "
-                f"{found}, which comes first on sys.path; use the commands draw-train, "
-                f"draw-generate, draw-evaluate, or run Python from a folder without a "
-                f"`{name}` package"
-            )
-
-
-_check_own_packages()
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not os.path.isdir(os.path.join(_HERE, "models")):  # a clone: models/, data/ beside draw/
+    __path__.append(os.path.dirname(_HERE))  # noqa: F821 (a package's own __path__)

@@ -58,7 +58,6 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit, logsumexp
 
-from data import load_dataset, pipeline
 from draw import distribute, figures, generation
 from draw.config import (
     COUNT_LIMIT,
@@ -69,6 +68,7 @@ from draw.config import (
     fields_with_role,
     option,
 )
+from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
 from draw.losses import reconstruction_loss
 from draw.progress import Progress

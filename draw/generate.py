@@ -16,9 +16,9 @@ import os
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from data import load_dataset, pipeline
 from draw import api, distribute, generation
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
+from draw.data import load_dataset, pipeline
 from draw.progress import print_now
 from draw.run_dir import default_logdir, load_trained_model, resolve_config
 

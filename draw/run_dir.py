@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
 from draw.errors import DrawError, first_line
-from models import build_model
+from draw.models import build_model
 
 try:  # the platform's own file lock: flock on Linux and macOS, msvcrt.locking on Windows
     import fcntl

@@ -10,9 +10,9 @@ model's weights and configuration.
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from data import load_dataset
 from draw import api, distribute
 from draw.config import FLAGS, explicit_config_values
+from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.run_dir import resolve_config
 from draw.training import Trainer

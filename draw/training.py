@@ -29,12 +29,13 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
-from data import pipeline
 from draw import distribute
 from draw.config import DrawConfig
+from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
 from draw.evaluation import evaluate_bound
 from draw.figures import drawing_picture, image_grid
+from draw.models import build_model, check_data
 from draw.progress import format_duration, print_now
 from draw.run_dir import (
     RunDir,
@@ -45,7 +46,6 @@ from draw.run_dir import (
     restore_newest,
     tf_path,
 )
-from models import build_model, check_data
 
 NUM_SUMMARY_IMAGES = 64
 NUM_DRAWING_IMAGES = 8  # test images whose drawing, step by step, goes to TensorBoard

@@ -80,7 +80,7 @@ def write_test_set(path: str) -> None:
     from draw import cli  # noqa: F401  (imports TensorFlow quietly)
 
     # isort: split
-    from data import mnist, pipeline
+    from draw.data import mnist, pipeline
 
     images = pipeline.test_images(mnist.load(), "dynamic")
     tmp = path + ".tmp.npy"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from draw.errors import DrawError
 from draw.model import DRAW
-from models.conv_encoder import ConvEncoderDRAW
-from models.conv_read import ConvReadDRAW
-from models.supervised import NUM_CLASSES, SupervisedDRAW
+from draw.models.conv_encoder import ConvEncoderDRAW
+from draw.models.conv_read import ConvReadDRAW
+from draw.models.supervised import NUM_CLASSES, SupervisedDRAW
 
 MODELS = {
     "draw": DRAW,

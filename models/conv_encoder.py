@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from models.image_features import ImageFeaturesDRAW
+from draw.models.image_features import ImageFeaturesDRAW
 
 
 @keras.saving.register_keras_serializable(package="draw")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from models.image_features import ImageFeaturesDRAW, conv_features
+from draw.models.image_features import ImageFeaturesDRAW, conv_features
 
 
 @keras.saving.register_keras_serializable(package="draw")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from draw.config import conv_filters
 from draw.model import DRAW
-from models.blocks import ConvFeatures
+from draw.models.blocks import ConvFeatures
 
 
 def conv_features(config, name):

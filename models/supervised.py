@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from models.image_features import ImageFeaturesDRAW
+from draw.models.image_features import ImageFeaturesDRAW
 
 NUM_CLASSES = 10  # digits: MNIST 0..9, SVHN with label 10 mapped to 0
 

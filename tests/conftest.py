@@ -7,8 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from data import ImageData  # noqa: E402
 from draw.config import make_config  # noqa: E402
+from draw.data import ImageData  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,7 +100,7 @@ def write_idx(path, array):
 def write_tiny_mnist(folder, n_train=100, n_test=20):
     """A --data_dir of the four MNIST IDX files holding the first real test images
     (n_train of them as the training split, the next n_test as the test split)."""
-    from data import mnist
+    from draw.data import mnist
 
     images = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-images-idx3-ubyte.gz"), "images")
     labels = mnist.read_idx(os.path.join(mnist.EMBEDDED_DIR, "t10k-labels-idx1-ubyte.gz"), "labels")
@@ -138,7 +138,7 @@ def tiny_mnist_dir(tmp_path_factory):
 def trained_run(tmp_path_factory, tiny_mnist_dir):
     """A run of the tiny configuration trained to step 10: checkpoints at 5 and 10. Tests
     copy it before changing it."""
-    from data import load_dataset
+    from draw.data import load_dataset
     from draw.run_dir import RunDir
     from draw.training import Trainer
     from tests.script_runner import config_from_flags

@@ -6,19 +6,22 @@ import os
 
 from tests.conftest import REPO
 
-PACKAGES = ("draw", "models", "data")
+# The library's packages and their folders: models/ and data/ are draw.models and draw.data.
+PACKAGE_DIRS = {"draw": "draw", "draw.models": "models", "draw.data": "data"}
+PACKAGES = ("draw",)
 TOOLS = ("bench", "experiments")  # at the top, beside the scripts
 
 
 def _modules(packages=PACKAGES):
     """{module name: path} of every module of the packages (default: the library's)."""
+    folders = PACKAGE_DIRS if packages == PACKAGES else {p: p for p in packages}
     modules = {}
-    for package in packages:
-        for name in sorted(os.listdir(os.path.join(REPO, package))):
+    for package, folder in folders.items():
+        for name in sorted(os.listdir(os.path.join(REPO, folder))):
             if name.endswith(".py"):
                 stem = name[: -len(".py")]
                 module = package if stem == "__init__" else f"{package}.{stem}"
-                modules[module] = os.path.join(REPO, package, name)
+                modules[module] = os.path.join(REPO, folder, name)
     return modules
 
 
@@ -87,9 +90,10 @@ LAYERS = {
     "draw.config": 1,
     "draw.attention": 2, "draw.losses": 2, "draw.distribute": 2,
     "draw.model": 3,
-    "models.blocks": 3.1, "models.image_features": 3.2, "models.conv_read": 3.3,
-    "models.supervised": 3.3, "models.conv_encoder": 3.3, "models": 4,
-    "data.arrays": 1, "data.mnist": 2, "data.svhn": 2, "data.pipeline": 2, "data": 4,
+    "draw.models.blocks": 3.1, "draw.models.image_features": 3.2, "draw.models.conv_read": 3.3,
+    "draw.models.supervised": 3.3, "draw.models.conv_encoder": 3.3, "draw.models": 4,
+    "draw.data.arrays": 1, "draw.data.mnist": 2, "draw.data.svhn": 2, "draw.data.pipeline": 2,
+    "draw.data": 4,
     "draw.run_dir": 5, "draw.figures": 5,
     "draw.generation": 6,
     "draw.evaluation": 7,
@@ -147,4 +151,22 @@ def test_the_tools_import_downward():
                 wrong.append(f"{module} -> {name}")
             elif name not in layers or layers[name] >= layers[module]:
                 wrong.append(f"{module} -> {name}")
+    assert wrong == []
+
+
+def test_no_module_imports_a_top_level_models_or_data():
+    """models/ and data/ are imported as draw.models and draw.data everywhere, as an install
+    names them: a top-level `import models` would load a second copy in a clone and fail
+    in an install."""
+    wrong = []
+    for folder, _, files in os.walk(REPO):
+        if any(part.startswith(".") for part in os.path.relpath(folder, REPO).split(os.sep)):
+            continue  # .git, .ci's virtual environment
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                for _, imported in _project_imports(tree, {}, ("models", "data")):
+                    wrong.append(f"{os.path.relpath(path, REPO)} -> {imported}")
     assert wrong == []

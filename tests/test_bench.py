@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.plain import plain_losses
-from models import build_model
+from draw.models import build_model
 from tests.conftest import REPO, tiny_config
 from tests.test_cli import run_script
 

@@ -67,7 +67,7 @@ def test_bad_flags_are_one_line_errors(tmp_path, args, fragment):
 def test_truncated_data_file_is_an_error(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    from data.mnist import EMBEDDED_DIR
+    from draw.data.mnist import EMBEDDED_DIR
 
     for name in os.listdir(EMBEDDED_DIR):
         if name.endswith(".gz"):

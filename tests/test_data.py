@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from data import mnist, pipeline
+from draw.data import mnist, pipeline
 from draw.errors import DrawError
 from tests.conftest import write_idx
 

@@ -18,9 +18,9 @@ import tensorflow as tf
 
 from draw import distribute
 from draw.errors import DrawError
+from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
-from models import build_model
 from tests.conftest import LOGICAL_CPUS, REPO, tiny_config, tiny_image_data
 from tests.test_cli import assert_one_line_error, run_script
 

@@ -29,7 +29,7 @@ from draw.evaluation import (
     seeded_elbo,
     write_results,
 )
-from models import build_model
+from draw.models import build_model
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from draw.errors import DrawError
 from draw.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
+from draw.models import build_model
 from draw.run_dir import RunDir
-from models import build_model
 from tests.conftest import tiny_config
 from tests.test_cli import assert_one_line_error, checksums, run_script
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import pipeline
+from draw.data import pipeline
 from draw.errors import DrawError, Interrupted
 from draw.run_dir import RunDir, listed_checkpoints, load_trained_model
 from draw.training import StopSignals, Trainer

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import tensorflow as tf
 
-from data import mnist, pipeline
+from draw.data import mnist, pipeline
 from experiments import reference_draw as ref
 from tests import numpy_draw
 from tests.test_cli import assert_one_line_error, run_script

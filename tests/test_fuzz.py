@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data import ImageData, mnist
 from draw.config import LEGACY_VALUES, DrawConfig, validate
+from draw.data import ImageData, mnist
 from draw.errors import DrawError
 from draw.run_dir import RunDir, restore
 from draw.training import Trainer
@@ -198,7 +198,7 @@ def svhn_files(tmp_path_factory):
 @settings(FUZZ, max_examples=30)
 @given(which=st.sampled_from(range(2)), colour=st.sampled_from(["gray", "rgb"]), edits=st.data())
 def test_corrupt_svhn_mat_files_give_draw_errors(which, colour, edits, svhn_files):
-    from data import svhn
+    from draw.data import svhn
 
     with tempfile.TemporaryDirectory() as folder:
         name = sorted(svhn_files)[which]

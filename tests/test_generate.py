@@ -10,13 +10,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from data import ImageData
 from draw import figures, generation
 from draw.config import FLAGS, define_flags
+from draw.data import ImageData
 from draw.errors import DrawError
+from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
-from models import build_model
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
 from tests.test_cli import assert_one_line_error, checksums, run_script

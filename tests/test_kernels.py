@@ -11,8 +11,8 @@ from draw import figures
 from draw.config import make_config
 from draw.errors import DrawError
 from draw.figures import first_layer_kernels
+from draw.models import build_model
 from draw.run_dir import RunDir
-from models import build_model
 from tests.conftest import tiny_config
 from tests.test_cli import checksums
 from tests.test_generate import _generate

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from data import load_dataset
+from draw.data import load_dataset
 from draw.run_dir import RunDir, listed_checkpoints, restore
 from draw.training import Trainer
 from tests.conftest import REPO, TINY_TRAIN_FLAGS

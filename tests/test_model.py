@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from draw.losses import kl_loss, reconstruction_loss
-from models import build_model
+from draw.models import build_model
 from tests import numpy_draw
 from tests.conftest import tiny_config
 

@@ -8,8 +8,8 @@ import shutil
 
 import numpy as np
 
-from data import ImageData
 from draw import generation
+from draw.data import ImageData
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
 from tests.conftest import REPO

@@ -1,7 +1,8 @@
 """Package metadata: every third-party package the installed code imports is declared in
 setup.py, and every declared package is imported (one documented exception);
 tensorflow-datasets is an extra; a wheel installed into a fresh environment runs its
-commands from a folder that has its own `models` and `data` packages."""
+commands and imports the library from a folder that has its own `models` and `data`
+packages."""
 
 import ast
 import glob
@@ -18,7 +19,7 @@ from tests.conftest import REPO
 DISTRIBUTION = {"PIL": "pillow", "absl": "absl-py", "tensorflow_datasets": "tensorflow-datasets"}
 # Declared without being imported by this project: a dependency its dependency omits.
 UNIMPORTED = {"importlib_resources"}  # tensorflow-datasets needs it to download
-PROJECT = {"draw", "models", "data"}
+PROJECT = {"draw", "models", "data"}  # the folders of the library (an install: draw only)
 
 
 def _setup_call():
@@ -50,7 +51,7 @@ def _declared():
 
 
 def test_tensorflow_datasets_is_an_extra_and_its_absence_one_line(monkeypatch):
-    from data import arrays
+    from draw.data import arrays
     from draw.errors import DrawError
 
     assert "tensorflow-datasets" in _tfds_extra()
@@ -105,8 +106,8 @@ def test_wheel_runs_its_commands_beside_other_models_and_data_packages(tmp_path)
     """The wheel (built from a copy of the sources, so the checkout gets no build folders)
     goes into a fresh virtual environment without its dependencies; a .pth line lets that
     environment see the dependencies of this one (TensorFlow) instead of downloading them.
-    The commands then run from a folder whose own `models` and `data` packages come first
-    on sys.path when Python runs there."""
+    The commands and the library then run from a folder whose own `models` and `data`
+    packages come first on sys.path when Python runs there."""
     source = tmp_path / "source"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for package in PROJECT:
@@ -163,9 +164,17 @@ def test_wheel_runs_its_commands_beside_other_models_and_data_packages(tmp_path)
         "draw-generate: error: --learning_rate is a flag of train.py (draw-train), "
         "not of draw-generate"
     ]
-    # Python started in that folder finds the project's packages first: one clear line.
-    shadowed = _run([python, "-c", "from draw import api"], project, env)
-    assert shadowed.returncode == 1
-    last = shadowed.stderr.strip().splitlines()[-1]
-    assert "draw-tf2 needs its own `models` package" in last
-    assert str(project / "models") in last and "draw-generate" in last
+    # The install adds one top-level package, draw (models/ and data/ are draw.models and
+    # draw.data), so Python started in that folder has both its own packages and ours.
+    site_packages = os.listdir(site.stdout.strip())
+    assert "draw" in site_packages and not {"models", "data"} & set(site_packages)
+    both = _run(
+        [python, "-c", "import models, data; from draw import api, models as ours; "
+         "print(models.WHOSE, data.WHOSE, sorted(ours.MODELS)[0])"],
+        project,
+        env,
+    )  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.split() == ["my_project.models", "my_project.data", "conv_encoder"]
+    module = _run([python, "-m", "draw.generate", "--help"], project, env)
+    assert module.returncode == 0, module.stderr

@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from data import load_dataset
 from draw import api
+from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write
 from draw.run_dir import RunDir, load_trained_model

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data import load_dataset
+from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.run_dir import (
     LOCK_NAME,

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from data import load_dataset
 from draw import api, run_dir
+from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write, write_results
 from draw.run_dir import (

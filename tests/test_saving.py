@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from models import build_model
+from draw.models import build_model
 from tests.conftest import tiny_config
 
 VARIANTS = {

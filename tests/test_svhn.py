@@ -18,8 +18,8 @@ import pytest
 import scipy.io
 import tensorflow as tf
 
-from data import load_dataset, pipeline, svhn
 from draw.config import make_config
+from draw.data import load_dataset, pipeline, svhn
 from draw.errors import DrawError
 from draw.run_dir import RunDir, default_logdir, load_trained_model, resolve_config
 from draw.training import Trainer

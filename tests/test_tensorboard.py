@@ -13,8 +13,8 @@ import tensorflow as tf
 from PIL import Image
 from tensorboard.plugins.hparams import metadata
 
-from data import load_dataset, pipeline
 from draw import figures
+from draw.data import load_dataset, pipeline
 from draw.run_dir import RunDir
 from draw.training import NUM_DRAWING_IMAGES
 

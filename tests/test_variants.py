@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import ImageData
 from draw.config import make_config
+from draw.data import ImageData
 from draw.errors import DrawError
+from draw.models import build_model, check_data
+from draw.models.blocks import ConvFeatures
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer, make_optimizer
-from models import build_model, check_data
-from models.blocks import ConvFeatures
 from tests import numpy_draw
 from tests.conftest import bar_images, tiny_config
 from tests.test_cli import assert_one_line_error, run_script
