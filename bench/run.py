@@ -52,6 +52,7 @@ def _cases():
         "trick_filterbank_gradient": tricks.filterbank_gradient,
         "trick_unroll": tricks.unroll,
         "trick_pipeline_memory": tricks.pipeline_memory,
+        "finite_check": tricks.finite_check,
     }
 
 

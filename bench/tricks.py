@@ -8,6 +8,8 @@ traced), never by changing the library.
   (the training step: first step and ms per step).
 - pipeline_memory: data.pipeline reading rows from the NumPy array (tf.numpy_function)
   against a tf.constant of the array, each in a fresh process (peak memory is per process).
+- finite_check (a safety check's cost, not a trick): the training step with the check
+  that the updated weights are finite (draw.model.all_finite) against the step without.
 
 Times of a trick and its alternative are taken in interleaved turns
 (bench.measure.interleaved_seconds_per_call), so a change of the machine's load hits both
@@ -209,6 +211,32 @@ def unroll(sizes):
                 )
             )
     return rows
+
+
+# 2b. The finite check of the updated weights (not a trick: a safety check's cost).
+
+
+def finite_check(sizes):
+    """The jang training step with the check that the updated weights and Adam's moments
+    are finite (draw.model.all_finite) against the same step traced without it."""
+    config = make_config("jang", **sizes.overrides)
+    model, batch = _setup(config)
+    variants = {
+        "checked": contextlib.nullcontext,
+        "unchecked": lambda: patched(draw_model, "all_finite", lambda _: tf.constant(True)),
+    }
+    first, steps = _first_steps(model, batch, variants, sizes)
+    seconds = _step_seconds(steps, batch, 2 if _quick(sizes) else 50, sizes)
+    ratio = seconds["checked"] / seconds["unchecked"]
+    return [
+        dict(
+            name=f"train step {name} finite-weights check",
+            preset="jang",
+            ms=seconds[key] * 1e3,
+            note=f"with / without: {ratio:.3f}x" if key == "checked" else "",
+        )
+        for key, name in (("checked", "with the"), ("unchecked", "without the"))
+    ]
 
 
 # 3. The pipeline's rows: from the NumPy array, or from a tf.constant of it.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import struct
 from dataclasses import dataclass, field
 
 from absl import flags
@@ -445,12 +446,26 @@ def check_int(name: str, value: int, low: int, high: int) -> None:
         raise DrawError(f"--{name}={value} is above its limit of {high:,}")
 
 
+def float32(value: float) -> float:
+    """value rounded to the nearest float32 (an infinity beyond float32's range)."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
 def check_float(name: str, value: float, low: float, high: float, open_ends: str = "") -> None:
-    """DrawError unless value is finite and within its range (see `option`)."""
-    below = value <= low if open_ends in ("low", "both") else value < low
-    above = value >= high if open_ends in ("high", "both") else value > high
-    if math.isfinite(value) and not below and not above:
+    """DrawError unless value is finite and within its range (see `option`), both as given
+    and as the float32 the model computes with (1e39 is infinite there, 1e-50 zero)."""
+    for candidate in (value, float32(value)):
+        below = candidate <= low if open_ends in ("low", "both") else candidate < low
+        above = candidate >= high if open_ends in ("high", "both") else candidate > high
+        if not math.isfinite(candidate) or below or above:
+            break
+    else:
         return
+    if candidate is not value:
+        value = f"{value} ({candidate} as a float32, which the model computes with)"
     if math.isinf(high):
         what = "positive" if open_ends == "low" else "non-negative"
         raise DrawError(f"--{name} must be finite and {what}, got {value}")

@@ -78,6 +78,7 @@ from draw.run_dir import (
     checkpoint_step,
     checkpoint_to_load,
     default_logdir,
+    fill,
     load_trained_model,
     remove_leftovers,
     temporary_file,
@@ -530,6 +531,7 @@ def evaluate_run(
         for key in ("per_sample", "neighbour", "distance"):
             result.pop(key)
         record["nn_nll"] = {**result, "reference": reference}
+    check_finite(record)
     return record
 
 
@@ -607,9 +609,7 @@ def _claim(folder: str, suffix_texts: dict[str, str], stamp: str) -> str:
         temps = {}
         for suffix, text in suffix_texts.items():
             temps[suffix] = stack.enter_context(temporary_file(folder, "result" + suffix))
-            with open(temps[suffix], "w") as f:
-                f.write(text)
-            os.chmod(temps[suffix], 0o644)
+            fill(temps[suffix], text)  # synced to disk before it is linked into place
         while True:
             stem = os.path.join(folder, f"{number:04d}-{stamp}")
             first, *rest = suffix_texts
@@ -623,13 +623,30 @@ def _claim(folder: str, suffix_texts: dict[str, str], stamp: str) -> str:
             return stem
 
 
+def check_finite(record, where: str = "") -> None:
+    """DrawError naming the first figure of record (nested dicts and lists) that is NaN or
+    infinite: a model that gives one is refused, never reported as a result."""
+    items = record.items() if isinstance(record, dict) else enumerate(record)
+    for key, value in items:
+        name = f"{where}.{key}" if where else str(key)
+        if isinstance(value, (dict, list)):
+            check_finite(value, name)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise DrawError(
+                f"{name} is {value}: the model gives non-finite figures (its weights are "
+                "unusable); nothing was written"
+            )
+
+
 def write_results(folder: str, record: dict, rows: list[dict]) -> dict:
     """Writes record as JSON and rows as CSV into folder; returns {kind: path}.
 
     Earlier result files are never touched, except latest.json / latest.csv, which are
     replaced atomically.
     """
-    texts = {".json": json.dumps(record, indent=2, sort_keys=False) + "\n", ".csv": to_csv(rows)}
+    check_finite(record)
+    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False)  # strict JSON
+    texts = {".json": text + "\n", ".csv": to_csv(rows)}
     try:
         os.makedirs(folder, exist_ok=True)
         remove_leftovers(folder)

@@ -40,22 +40,22 @@ def main(argv):
     config, model, checkpoint = load_trained_model(
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )
+    out = generation.OutputDir(
+        options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite
+    )
+    if options.modes():
+        out.check_writable()  # creates nothing: every check passes before any write
+
+    def test_images():
+        return pipeline.test_images(load_dataset(config), config.binarize)
+
+    context = generation.Context(generation.Sampler(model), options, test_images, log=print_now)
+    outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
     if options.export:
         written = api.export(model, options.export, FLAGS.overwrite)
         print(f"exported {checkpoint} as a SavedModel to {written}")
         if not options.modes():
             return
-    out = generation.OutputDir(
-        options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite
-    )
-    out.check_writable()
-
-    def test_images():
-        return pipeline.test_images(load_dataset(config), config.binarize)
-
-    out.remove_leftovers()
-    context = generation.Context(generation.Sampler(model), options, test_images, log=print_now)
-    outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
     print(f"from {checkpoint} (seed {options.seed}):")
     for path in out.write(outputs):
         print(f"  wrote {path}")

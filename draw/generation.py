@@ -39,7 +39,7 @@ from draw import distribute, figures
 from draw.config import SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
 from draw.progress import Progress
-from draw.run_dir import fill, remove_leftovers, temporary_file
+from draw.run_dir import check_replaceable, fill, remove_leftovers, temporary_file
 
 # Latents and the compiled decoder.
 
@@ -339,7 +339,21 @@ class OutputDir:
         self.overwrite = overwrite
 
     def check_writable(self) -> None:
-        """Creates the folder and proves it writable; DrawError if it is not."""
+        """DrawError unless the folder, or the nearest of its parents that exists (where
+        it would be created), is a folder this process may write into; creates nothing."""
+        existing = os.path.abspath(self.path)
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            reason = f"{existing} is not a folder"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            reason = f"{existing} is not writable"
+        else:
+            return
+        raise DrawError(f"--out_dir={self.path} cannot be written: {reason}")
+
+    def create(self) -> None:
+        """Creates the folder (if missing) and proves it writable; DrawError if it is not."""
         try:
             os.makedirs(self.path, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.path):
@@ -376,13 +390,14 @@ class OutputDir:
         if len(set(names)) != len(names):
             raise ValueError(f"two outputs share a name: {names}")
         paths = [os.path.join(self.path, name) for name in names]
-        if not self.overwrite:
-            for path in paths:
-                if os.path.lexists(path):
-                    raise DrawError(
-                        f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
-                    )
-        self.check_writable()
+        for path in paths:
+            check_replaceable(path)  # a link or a folder is reported, never replaced
+            if os.path.lexists(path) and not self.overwrite:
+                raise DrawError(
+                    f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
+                )
+        self.create()
+        self.remove_leftovers()
         self.check_space(sum(o.size for o in outputs))
         # Every file is complete (in its temporary file) before the first is renamed into
         # place, so that a writer killed on the way leaves no result, only temporary files.

@@ -84,6 +84,15 @@ def run_steps(step, state, inputs):
     return state, tf.nest.map_structure(lambda a: a.stack(), arrays)
 
 
+def all_finite(variables) -> tf.Tensor:
+    """Whether every element of the floating-point variables is finite: a boolean scalar
+    from one reduction per variable (`python -m bench.run --cases=finite_check` times it)."""
+    checks = [
+        tf.reduce_all(tf.math.is_finite(v)) for v in variables if tf.as_dtype(v.dtype).is_floating
+    ]
+    return tf.reduce_all(tf.stack(checks))
+
+
 @keras.saving.register_keras_serializable(package="draw")
 class DRAW(keras.Model):
     """DRAW with optional read and write attention.
@@ -317,7 +326,8 @@ class DRAW(keras.Model):
 
         When the loss or a gradient is NaN or Inf, the returned "finite" is False and, on
         one replica, nothing is updated (weights, optimizer state, metrics); the caller
-        stops or skips.
+        stops or skips. "weights_finite" is False when an applied update left a weight or
+        one of Adam's moments NaN or Inf (the caller stops without saving).
         """
         x, labels = data
         with tf.GradientTape() as tape:
@@ -336,16 +346,21 @@ class DRAW(keras.Model):
         def update():
             self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
             self._update_metrics(losses)
-            return tf.constant(True)
+            return all_finite(self.trainable_variables + self.optimizer.variables)
 
         if updates_through_merge_call():
             # Keras applies through a merge_call, which cannot run inside tf.cond: under
             # such a strategy the update is applied, and the caller stops without saving.
-            update()
+            weights_finite = update()
         else:
-            tf.cond(finite, update, lambda: tf.constant(False))
+            weights_finite = tf.cond(finite, update, lambda: tf.constant(True))
         metrics = {m.name: m.result() for m in self.metrics}
-        return {**metrics, "grad_norm": grad_norm, "finite": finite}
+        return {
+            **metrics,
+            "grad_norm": grad_norm,
+            "finite": finite,
+            "weights_finite": weights_finite,
+        }
 
     def test_step(self, data):
         """Losses of a batch `(x, labels)` without an update."""

@@ -7,22 +7,24 @@
     RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
                           save_weights), as in a shipped model (draw.api)
 
-    RUN/train.lock        held (flock) by the one train.py that writes the run (RunLock)
+    RUN/train.lock        held (lock_file) by the one train.py that writes the run (RunLock)
 
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
 Every file the project writes (here and in generate.py's and evaluate.py's folders) is
 written atomically: to a temporary file `.NAME.XXXXXXXX.partial` in its folder, which its
-writer holds an OS lock (flock) on, then fsync and a rename. A reader (or a crash) sees
+writer holds an OS lock (`lock_file`: flock, or msvcrt.locking on Windows) on, then
+fsync and a rename. A reader (or a crash) sees
 the old file or the whole new one; `remove_leftovers` deletes the temporary files whose
 writer was killed. A checkpoint counts only once the list names it, which TensorFlow
-updates (atomically) after the checkpoint's files are complete.
+updates (atomically) after the checkpoint's files are complete. TensorFlow reads a
+checkpoint's path as a file pattern: `tf_path` gives it paths without pattern characters.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
-import fcntl
 import glob
 import json
 import os
@@ -41,19 +43,51 @@ from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, vali
 from draw.errors import DrawError, first_line
 from draw.models import build_model
 
+try:  # the platform's own file lock: flock on Linux and macOS, msvcrt.locking on Windows
+    import fcntl
+
+    msvcrt = None
+except ImportError:
+    fcntl = None
+    import msvcrt
+
 TEMPORARY_SUFFIX = ".partial"
 LOCK_NAME = "train.lock"
-READ_ATTEMPTS = 3  # readers of a run that is training retry when its checkpoints change
+# Readers of a run that is training retry while its checkpoint list keeps changing: each
+# attempt reads the list afresh, with a new model and checkpoint object.
+READ_ATTEMPTS = 50
 MAX_IMAGE_SIDE = 4096  # pixels; DRAW's attention is for small images
+NAME_IN_TEMPORARY = 100  # characters of a file's name kept in its temporary file's name
+# os.open flag that refuses a symbolic link as the last part of a path (where it exists).
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def lock_file(fd: int) -> None:
+    """Locks the open file fd for this process, exclusively and at once: BlockingIOError
+    when another process holds it, another OSError when the file system cannot lock.
+
+    fcntl.flock where it exists (Linux, macOS: released when the process ends); else
+    msvcrt.locking of the file's first byte (Windows: released with the process too)."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    os.lseek(fd, 0, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EDEADLK):
+            raise BlockingIOError(errno.EAGAIN, "held by another process") from None
+        raise
 
 
 @contextlib.contextmanager
 def temporary_file(folder: str, name: str):
-    """Yields the path of a new temporary file for `name` in folder, locked (flock) by this
+    """Yields the path of a new temporary file for `name` in folder, locked (lock_file) by this
     process until the block ends; the file, unless renamed by then, is deleted."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMPORARY_SUFFIX)
+    prefix = f".{name[:NAME_IN_TEMPORARY]}."  # any legal name leaves room for the rest
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=TEMPORARY_SUFFIX)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new name: nobody else holds it
+        lock_file(fd)  # a new name: nobody else holds it
         yield tmp
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -90,12 +124,22 @@ def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> N
     stays whole.
     """
     folder = os.path.dirname(os.path.abspath(path))
+    check_replaceable(path)
     try:
         with temporary_file(folder, os.path.basename(path)) as tmp:
             fill(tmp, data)
             os.replace(tmp, path)
     except OSError as e:
         raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+
+
+def check_replaceable(path: str) -> None:
+    """DrawError if a symbolic link or a folder is where the file path is to be written
+    (it is reported, never replaced or followed)."""
+    if os.path.islink(path):
+        raise DrawError(f"{path} is a symbolic link; remove it (links are never written)")
+    if os.path.isdir(path):
+        raise DrawError(f"a folder is in the way of the file {path}; remove it")
 
 
 def remove_leftovers(folder: str, min_age: float = 1.0) -> list[str]:
@@ -116,7 +160,7 @@ def remove_leftovers(folder: str, min_age: float = 1.0) -> list[str]:
             continue
         try:
             if time.time() - os.fstat(fd).st_mtime >= min_age:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+                lock_file(fd)  # fails while its writer lives
                 os.remove(path)
                 removed.append(path)
         except OSError:
@@ -124,6 +168,16 @@ def remove_leftovers(folder: str, min_age: float = 1.0) -> list[str]:
         finally:
             os.close(fd)
     return removed
+
+
+def _in_the_way(error: OSError) -> str:
+    """Why a run's file could not be opened, saying so when a link or a folder is in the
+    way (they are reported, never followed out of the run or replaced)."""
+    if error.errno == errno.ELOOP:
+        return "it is a symbolic link; remove it (the run's files are never followed out)"
+    if error.errno == errno.EISDIR:
+        return "a folder is in the way; remove it"
+    return error.strerror or str(error)
 
 
 def _lock_holder(path: str) -> str:
@@ -147,13 +201,14 @@ class RunLock:
     with RunLock(path):  # DrawError at once if another process holds it
         ...              # this process is the run's only writer
 
-    The lock is the operating system's (fcntl.flock), so it is released when its process
+    The lock is the operating system's (`lock_file`), so it is released when its process
     ends in any way, SIGKILL included: a killed trainer never leaves a stale lock, at
     worst the unlocked file, which the next trainer takes over. The file holds the
     holder's PID and host name, so that a second trainer can say who holds it; the holder
     deletes it while still holding the lock. A file deleted while another process opened
     it is detected (the path no longer names the locked file) and locked anew.
 
+    On Windows the lock is msvcrt.locking's (see lock_file), with the same behaviour.
     flock works between processes of one machine on local file systems, and across
     machines on NFS (Linux emulates it with NFS byte-range locks); where a file system
     refuses it, acquiring is a DrawError rather than an unprotected run.
@@ -172,11 +227,11 @@ class RunLock:
             raise DrawError(f"cannot create the run directory {folder}: {reason}") from None
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o644)
             except OSError as e:
-                raise DrawError(f"cannot create the lock {self.path}: {e.strerror or e}") from None
+                raise DrawError(f"cannot create the lock {self.path}: {_in_the_way(e)}") from None
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                lock_file(fd)
             except BlockingIOError:
                 os.close(fd)
                 raise DrawError(
@@ -197,7 +252,8 @@ class RunLock:
                 break
             os.close(fd)  # its holder deleted the file meanwhile: lock the new one
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         self._fd = fd
 
     def release(self) -> None:
@@ -237,8 +293,9 @@ def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        prefix = "." + os.path.basename(path) + "."
-        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch:
+        prefix = "." + os.path.basename(path)[:NAME_IN_TEMPORARY] + "."
+        remove_stale_staging(path, prefix)
+        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch, _held(scratch):
             staging, old = os.path.join(scratch, "new"), os.path.join(scratch, "old")
             os.mkdir(staging, 0o755)
             fill(staging)
@@ -252,6 +309,68 @@ def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
                 raise
     except OSError as e:
         raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
+
+
+@contextlib.contextmanager
+def _held(folder: str):
+    """Locks folder (lock_file on the folder itself) while the block runs, so that
+    remove_stale_staging leaves it alone; where folders cannot be opened (Windows), it is
+    not locked."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        lock_file(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_stale_staging(path: str, prefix: str, min_age: float = 1.0) -> None:
+    """Deletes the staging folders of atomic_folder(path) beside path (named prefix...)
+    that no live writer holds and that are at least min_age seconds old. A writer killed
+    between moving path aside and renaming the new folder into place left the old path
+    in its staging folder: it is put back first."""
+    parent = os.path.dirname(os.path.abspath(path))
+    for name in os.listdir(parent):
+        scratch = os.path.join(parent, name)
+        if not name.startswith(prefix) or os.path.islink(scratch) or not os.path.isdir(scratch):
+            continue
+        try:
+            fd = os.open(scratch, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime < min_age:
+                continue
+            lock_file(fd)  # fails while its writer lives
+            old = os.path.join(scratch, "old")
+            if os.path.isdir(old) and not os.path.lexists(path):
+                os.rename(old, path)
+            shutil.rmtree(scratch)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+class _NotJson(str):
+    """NaN, Infinity or -Infinity where json read a number (they are not JSON)."""
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are all different (json's default keeps the last) and
+    whose values are JSON (json's default accepts NaN and infinities)."""
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise DrawError(f"the key {twice[0]!r} appears twice")
+    for key, value in pairs:
+        if isinstance(value, _NotJson):
+            raise DrawError(f"{key}={value} is not a JSON number")
+    return dict(pairs)
 
 
 WEIGHTS_FILE = "model.weights.h5"
@@ -284,7 +403,7 @@ class RunDir:
             raise DrawError(f"no run in {self.path}: {self.config_path} does not exist")
         try:
             with open(self.config_path) as f:
-                stored = json.load(f)
+                stored = json.load(f, object_pairs_hook=_unique_keys, parse_constant=_NotJson)
             if not isinstance(stored, dict) or sorted(stored) != ["config", "image_shape"]:
                 keys = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
                 raise DrawError(f"expected the keys config and image_shape, found {keys}")
@@ -308,6 +427,19 @@ class RunDir:
         stored = {"config": json.loads(config.to_json()), "image_shape": list(image_shape)}
         atomic_write(self.config_path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
 
+    def check_entries(self) -> None:
+        """DrawError if a symbolic link stands where the run keeps a file or a folder, or a
+        folder where a file belongs (or a file where a folder belongs): such things are
+        reported, never written through or replaced."""
+        for name in RUN_ENTRIES + [LOCK_NAME]:
+            path = os.path.join(self.path, name)
+            if os.path.islink(path):
+                raise DrawError(f"{path} is a symbolic link; remove it (links are never written)")
+            file_expected = name in ("config.json", LOCK_NAME)
+            if os.path.exists(path) and os.path.isdir(path) == file_expected:
+                kind = "folder" if file_expected else "file"
+                raise DrawError(f"a {kind} is in the way at {path}; remove it")
+
     def has_checkpoints(self) -> bool:
         return os.path.isfile(os.path.join(self.checkpoint_dir, "checkpoint"))
 
@@ -320,35 +452,64 @@ class RunDir:
         paths = listed_checkpoints(self.checkpoint_dir)
         return checkpoint_step(paths[-1]) or 0 if paths else 0
 
-    def clear(self) -> None:
-        """Deletes the run (config.json, checkpoints/, train/, test/ and the configuration's
-        TensorBoard events) for --overwrite; other files stay. config.json goes first, so
-        an interrupted clear leaves checkpoints that no configuration claims (an error
-        until --overwrite again), never a half old run."""
+    def clear(self) -> str | None:
+        """Moves the run (config.json, checkpoints/, train/, test/ and the configuration's
+        TensorBoard events) into a new folder RUN/.overwritten-XXXXXXXX and returns it
+        (None when there is no folder RUN); other files stay. `discard` deletes it once
+        the new run has saved its first checkpoint, `put_back` restores it otherwise.
+        config.json goes first, so an interrupted clear leaves checkpoints that no
+        configuration claims (an error until --overwrite again), never a half old run."""
         if not os.path.isdir(self.path):
-            return
+            return None
         events = [
             os.path.basename(path)
             for path in glob.glob(os.path.join(glob.escape(self.path), "events.out.tfevents.*"))
         ]
         try:
-            trash = tempfile.mkdtemp(dir=self.path, prefix=".overwritten-")
-            for name in ["config.json", "checkpoints", "train", "test"] + events:
+            trash = tempfile.mkdtemp(dir=self.path, prefix=OVERWRITTEN_PREFIX)
+            for name in RUN_ENTRIES + events:
                 if os.path.lexists(os.path.join(self.path, name)):
                     os.rename(os.path.join(self.path, name), os.path.join(trash, name))
-            shutil.rmtree(trash)
         except OSError as e:
             raise DrawError(f"cannot clear the run in {self.path}: {e.strerror or e}") from None
+        return trash
+
+    @staticmethod
+    def discard(trash: str | None) -> None:
+        """Deletes a run moved aside by clear()."""
+        if trash:
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def put_back(self, trash: str | None) -> None:
+        """Puts a run moved aside by clear() back in place of whatever the run holds now
+        (what a new run made before its first checkpoint)."""
+        made = self.clear()
+        if trash:
+            for name in os.listdir(trash):
+                os.rename(os.path.join(trash, name), os.path.join(self.path, name))
+        self.discard(trash)
+        self.discard(made)
 
     def remove_leftovers(self) -> None:
-        """Deletes what a killed trainer left: a checkpoint TensorFlow had not finished
-        (checkpoints/ckpt-N_temp/, which no list names), the folder of an interrupted
-        --overwrite, temporary files of config.json. Only the lock holder calls it."""
-        for pattern in ("checkpoints/*_temp", ".overwritten-*"):
-            for path in glob.glob(os.path.join(glob.escape(self.path), pattern)):
-                shutil.rmtree(path, ignore_errors=True)
+        """Repairs and deletes what a killed trainer left: a checkpoint TensorFlow had not
+        finished (checkpoints/ckpt-N_temp/, which no list names), temporary files of
+        config.json, and the old run of an interrupted --overwrite (put back when the new
+        run had not saved a checkpoint, else deleted). Only the lock holder calls it."""
+        for path in glob.glob(os.path.join(glob.escape(self.checkpoint_dir), "*_temp")):
+            shutil.rmtree(path, ignore_errors=True)
+        pattern = os.path.join(glob.escape(self.path), OVERWRITTEN_PREFIX + "*")
+        for trash in sorted(glob.glob(pattern)):
+            old_run = os.path.isfile(os.path.join(trash, "config.json"))
+            if old_run and not self.has_checkpoints():
+                self.put_back(trash)
+            else:
+                self.discard(trash)
         for folder in (self.path, self.checkpoint_dir):
             remove_leftovers(folder, min_age=0)
+
+
+OVERWRITTEN_PREFIX = ".overwritten-"
+RUN_ENTRIES = ["config.json", "checkpoints", "train", "test"]  # what clear() moves aside
 
 
 def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False, overwrite=False):
@@ -393,15 +554,72 @@ def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False, over
     return config, run, image_shape
 
 
-def restore(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -> None:
-    """Restores checkpoint from path, turning every failure into one DrawError."""
+# Characters that TensorFlow's checkpoint functions read as a file pattern in a path.
+GLOB_CHARACTERS = "*?[]\\"
+_ALIASES: dict[str, str] = {}
+
+
+def tf_path(directory: str) -> str:
+    """A path to directory that TensorFlow's checkpoint functions take as it is.
+
+    They read a checkpoint's path as a file pattern (`run[1]/ckpt-5` does not match
+    itself), so a directory whose absolute path holds one of GLOB_CHARACTERS is reached
+    through a symbolic link to it, made once per process in a private temporary folder
+    (deleted at exit); other paths are returned unchanged. Where links cannot be made,
+    directory itself."""
+    absolute = os.path.abspath(directory)
+    if not any(c in absolute for c in GLOB_CHARACTERS):
+        return directory
+    if absolute not in _ALIASES:
+        scratch = tempfile.mkdtemp(prefix="draw-run-")
+        alias = os.path.join(scratch, "d")
+        try:
+            os.symlink(absolute, alias, target_is_directory=True)
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+            return directory
+        atexit.register(shutil.rmtree, scratch, True)  # removes the link, not its target
+        _ALIASES[absolute] = alias
+    return _ALIASES[absolute]
+
+
+def tf_prefix(path: str) -> str:
+    """A checkpoint prefix DIR/NAME as TensorFlow takes it (DIR through `tf_path`)."""
+    return os.path.join(tf_path(os.path.dirname(path) or "."), os.path.basename(path))
+
+
+def from_tf_path(path: str, directory: str) -> str:
+    """A path TensorFlow gave under tf_path(directory), as the same path under directory."""
+    alias = tf_path(directory)
+    if alias != directory and path.startswith(alias + os.sep):
+        return os.path.join(directory, path[len(alias) + 1 :])
+    return path
+
+
+def nonfinite_variables(variables) -> list[str]:
+    """The names of the floating-point variables holding a NaN or an infinity."""
+    return [
+        v.name
+        for v in variables
+        if tf.as_dtype(v.dtype).is_floating and not bool(tf.reduce_all(tf.math.is_finite(v)))
+    ]
+
+
+def restore(
+    checkpoint: tf.train.Checkpoint, path: str, partial: bool = False, variables=()
+) -> None:
+    """Restores checkpoint from path, turning every failure into one DrawError; a
+    checkpoint that gives any of `variables` a NaN or an infinity is such a failure."""
     try:
-        status = checkpoint.restore(path)
+        status = checkpoint.restore(tf_prefix(path))
         if partial:
             status.expect_partial()
         status.assert_existing_objects_matched()
     except (tf.errors.OpError, ValueError, AssertionError, TypeError, IndexError, KeyError) as e:
         raise DrawError(f"cannot restore checkpoint {path}: {first_line(e)}") from None
+    bad = nonfinite_variables(variables)
+    if bad:
+        raise DrawError(f"checkpoint {path} holds NaN or infinite values in {bad[0]}")
 
 
 def checkpoint_step(path: str) -> int | None:
@@ -421,12 +639,12 @@ def listed_checkpoints(directory: str, restore_from_previous: bool = False) -> l
     state_file = os.path.join(directory, "checkpoint")
     if not os.path.isfile(state_file):
         return []
-    state = tf.train.get_checkpoint_state(directory)
+    state = tf.train.get_checkpoint_state(tf_path(directory))
     if state is not None and state.model_checkpoint_path:
         paths = list(state.all_model_checkpoint_paths)
         if state.model_checkpoint_path not in paths:
             paths.append(state.model_checkpoint_path)
-        return paths
+        return [from_tf_path(path, directory) for path in paths]
     if not restore_from_previous:
         raise DrawError(
             f"the checkpoint list {state_file} is unreadable; --restore_from_previous "
@@ -439,15 +657,18 @@ def listed_checkpoints(directory: str, restore_from_previous: bool = False) -> l
     )
 
 
-def restore_newest(checkpoint, paths, restore_from_previous=False, log=print, partial=False):
+def restore_newest(
+    checkpoint, paths, restore_from_previous=False, log=print, partial=False, variables=()
+):
     """Restores the newest of paths (oldest first) and returns it.
 
-    A checkpoint that does not read is a DrawError naming it; with restore_from_previous,
-    the next older one is tried instead (each failure is logged). No file is touched.
+    A checkpoint that does not read (or gives one of `variables` a non-finite value) is a
+    DrawError naming it; with restore_from_previous, the next older one is tried instead
+    (each failure is logged). No file is touched.
     """
     for path in reversed(paths):
         try:
-            restore(checkpoint, path, partial)
+            restore(checkpoint, path, partial, variables)
             return path
         except DrawError as e:
             if not restore_from_previous:
@@ -461,13 +682,13 @@ def restore_newest(checkpoint, paths, restore_from_previous=False, log=print, pa
 def checkpoint_to_load(run: RunDir, named: str = "") -> str:
     """The named checkpoint, or the run's latest; DrawError if there is none."""
     if named:
-        if not tf.io.gfile.glob(named + ".index"):
+        if not os.path.isfile(named + ".index"):
             raise DrawError(f"checkpoint {named} not found (no {named}.index)")
         return named
-    latest = tf.train.latest_checkpoint(run.checkpoint_dir)
-    if latest is None:
+    listed = listed_checkpoints(run.checkpoint_dir)
+    if not listed:
         raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
-    return latest
+    return listed[-1]
 
 
 def load_weights(model, path: str) -> None:
@@ -488,7 +709,13 @@ def load_trained_model(
 ):
     """Rebuilds a run's model and restores its weights: the named checkpoint, or the
     newest one (with restore_from_previous, the newest one that reads), or for a run of
-    weights only (a shipped model) its model.weights.h5.
+    weights only (a shipped model) its model.weights.h5. Weights holding a NaN or an
+    infinity are a DrawError.
+
+    A trainer may delete the checkpoint being read (it keeps only the newest
+    --keep_checkpoints): then the list is read again and the new newest one restored from
+    a copy of its files (`snapshot`, which a deletion cannot cut short), each attempt with a
+    model and checkpoint object of its own, up to READ_ATTEMPTS times.
 
     Returns (config, model, checkpoint or weights path).
     """
@@ -498,22 +725,71 @@ def load_trained_model(
         if named_checkpoint:
             raise DrawError(f"{run.path} holds weights, not checkpoints: drop --checkpoint")
         load_weights(model, run.weights_path)
+        check_finite_weights(model, run.weights_path)
         return config, model, run.weights_path
-    checkpoint = tf.train.Checkpoint(model=model)
     if named_checkpoint:
         path = checkpoint_to_load(run, named_checkpoint)
-        restore(checkpoint, path, partial=True)
+        restore(tf.train.Checkpoint(model=model), path, True, model.weights)
         return config, model, path
     for attempt in range(READ_ATTEMPTS):
+        if attempt:  # a failed restore may have changed some of the last model's weights
+            model = build_model(config, image_shape)
+        checkpoint = tf.train.Checkpoint(model=model)
         paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
         if not paths:
             raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
+        if attempt == 0:
+            try:
+                path = restore_newest(
+                    checkpoint, paths, restore_from_previous, partial=True, variables=model.weights
+                )
+                return config, model, path
+            except DrawError:
+                # A trainer deletes a checkpoint (its .index first) before it lists the
+                # new one: read again if the newest listed one is gone or the list changed.
+                gone = not os.path.isfile(paths[-1] + ".index")
+                if not (gone or listed_checkpoints(run.checkpoint_dir) != paths):
+                    raise
+                continue
+        with tempfile.TemporaryDirectory(prefix="draw-checkpoint-") as scratch:
+            copy = snapshot(paths[-1], scratch)
+            if copy is None:  # deleted since the list was read: read it again
+                time.sleep(0.01)
+                continue
+            try:
+                restore(checkpoint, copy, True, model.weights)
+            except DrawError as e:
+                raise DrawError(str(e).replace(copy, paths[-1])) from None
+        return config, model, paths[-1]
+    raise DrawError(
+        f"the checkpoints of {run.checkpoint_dir} were replaced faster than they could be "
+        f"read, {READ_ATTEMPTS} times; try again"
+    )
+
+
+def snapshot(prefix: str, folder: str) -> str | None:
+    """Copies the files of the checkpoint prefix into folder, each opened before the first
+    is copied (a file deleted once opened still reads whole); returns the copy's prefix,
+    or None when one of them is already gone."""
+    names = [prefix + ".index"]
+    with contextlib.ExitStack() as files:
         try:
-            path = restore_newest(checkpoint, paths, restore_from_previous, partial=True)
-            return config, model, path
-        except DrawError:
-            # A trainer running on the run may have replaced the list (and deleted the
-            # checkpoint read) meanwhile: read the new list, unless nothing changed.
-            if attempt + 1 == READ_ATTEMPTS or listed_checkpoints(run.checkpoint_dir) == paths:
-                raise
-    raise AssertionError("unreachable")
+            opened = [files.enter_context(open(names[0], "rb"))]
+            names += sorted(glob.glob(glob.escape(prefix) + ".data-*"))
+            opened += [files.enter_context(open(name, "rb")) for name in names[1:]]
+        except FileNotFoundError:
+            return None
+        if len(names) == 1:
+            return None
+        copy = os.path.join(folder, "ckpt")
+        for name, source in zip(names, opened):
+            with open(copy + name[len(prefix) :], "wb") as target:
+                shutil.copyfileobj(source, target)
+    return copy
+
+
+def check_finite_weights(model, path: str) -> None:
+    """DrawError if the weights read from path hold a NaN or an infinity."""
+    bad = nonfinite_variables(model.weights)
+    if bad:
+        raise DrawError(f"{path} holds NaN or infinite values in {bad[0]}")

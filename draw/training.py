@@ -37,7 +37,15 @@ from draw.evaluation import evaluate_bound
 from draw.figures import drawing_picture, image_grid
 from draw.models import build_model, check_data
 from draw.progress import format_duration, print_now
-from draw.run_dir import RunDir, RunLock, listed_checkpoints, load_weights, restore_newest
+from draw.run_dir import (
+    RunDir,
+    RunLock,
+    from_tf_path,
+    listed_checkpoints,
+    load_weights,
+    restore_newest,
+    tf_path,
+)
 
 NUM_SUMMARY_IMAGES = 64
 NUM_DRAWING_IMAGES = 8  # test images whose drawing, step by step, goes to TensorBoard
@@ -147,6 +155,11 @@ class Trainer:
         self.restore_from_previous, self.overwrite = restore_from_previous, overwrite
         self.initial_weights = initial_weights
         self.last_good = None  # the newest checkpoint known to be complete
+        self.new_run = stored_image_shape is None  # (--overwrite included)
+        self.config_stored = False  # whether this invocation has stored its config.json
+        self.replaced = None  # with --overwrite: the old run, moved aside (RunDir.clear)
+        if self.chief:
+            run.check_entries()
         check_data(config, data)
         distribute.check_training(config, data.image_shape, self.strategy.num_replicas_in_sync)
         keras.utils.set_random_seed(config.seed)  # the initial weights follow the seed
@@ -155,6 +168,8 @@ class Trainer:
             self.optimizer = make_optimizer(config)
             self.model.compile(optimizer=self.optimizer)
             self.optimizer.build(self.model.trainable_variables)
+            if initial_weights:  # read now: a file that does not load stops before any write
+                load_weights(self.model, initial_weights)
         # Outside the strategy: a plain variable, as only the Python loop uses it.
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
@@ -170,7 +185,7 @@ class Trainer:
             lambda batch: {
                 k: v
                 for k, v in self.model.train_step(batch).items()
-                if k in ("grad_norm", "finite")
+                if k in ("grad_norm", "finite", "weights_finite")
             },
             jit,
         )
@@ -193,12 +208,17 @@ class Trainer:
         paths = listed_checkpoints(self.run.checkpoint_dir, self.restore_from_previous)
         latest = None  # the chief's
         if paths:
-            latest = restore_newest(self.checkpoint, paths, self.restore_from_previous, self.log)
+            latest = restore_newest(
+                self.checkpoint,
+                paths,
+                self.restore_from_previous,
+                self.log,
+                variables=self.model.weights + self.optimizer.variables,
+            )
             # A learning rate given for this invocation replaces the stored one.
             self.optimizer.learning_rate.assign(self.config.learning_rate)
             self.log(f"resumed from {latest} at step {int(self.step)}")
-        elif self.initial_weights:
-            load_weights(self.model, self.initial_weights)
+        elif self.initial_weights:  # loaded by __init__
             self.log(f"starting from the weights {self.initial_weights}")
         self.saved_step = int(self.step) if latest else None
         self.last_good = latest
@@ -211,7 +231,15 @@ class Trainer:
 
     def save(self) -> str:
         """Saves a checkpoint of the current step; DrawError if it cannot be written (the
-        checkpoint list still names only complete checkpoints)."""
+        checkpoint list still names only complete checkpoints).
+
+        The invocation's configuration is stored with its first checkpoint: a new run's
+        config.json before it, an existing run's after it (so a failed invocation leaves
+        the stored values as they were); an old run replaced by --overwrite is deleted
+        once that checkpoint is saved."""
+        store = self.chief and not self.config_stored
+        if store and self.new_run:
+            self.run.write(self.config, self.data.image_shape)
         try:
             path = self.manager.save(checkpoint_number=int(self.step))
             self.checkpoint_dir.after_save()
@@ -220,7 +248,14 @@ class Trainer:
                 f"cannot save a checkpoint in {self.run.checkpoint_dir}: {first_line(e)}; "
                 f"{self._last_good_text()}"
             ) from None
+        path = from_tf_path(path, self.run.checkpoint_dir)
         self.saved_step, self.last_good = int(self.step), path
+        if store:
+            if not self.new_run:
+                self.run.write(self.config, self.data.image_shape)
+            self.config_stored = True
+            RunDir.discard(self.replaced)
+            self.replaced = None
         return path
 
     @contextlib.contextmanager
@@ -241,23 +276,35 @@ class Trainer:
         on the same run directory is refused at once."""
         if not self.chief:
             return self._train()
-        with RunLock(self.run.path):
-            if self.overwrite:
-                self.run.clear()
-            self.run.remove_leftovers()
-            return self._train()
+        created = not os.path.lexists(self.run.path)
+        try:
+            with RunLock(self.run.path):
+                self.run.remove_leftovers()
+                if self.overwrite:
+                    self.replaced = self.run.clear()
+                try:
+                    return self._train()
+                except BaseException:
+                    if self.new_run and not self.config_stored:
+                        # Nothing of the new run was saved: the old run (or nothing) again.
+                        self.run.put_back(self.replaced)
+                    raise
+        finally:
+            if created and not self.config_stored:
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.run.path)  # a failed start leaves no empty folder
 
     def _train(self) -> dict:
         config = self.config
+        if self.chief:
+            os.makedirs(self.checkpoint_dir.path, exist_ok=True)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
-            self.checkpoint_dir.path,
+            tf_path(self.checkpoint_dir.path),
             max_to_keep=config.keep_checkpoints,
             step_counter=self.step,
         )
         start = self.restore_latest()
-        if self.chief:
-            self.run.write(config, self.data.image_shape)
         test_batches = distribute.distribute_batches(
             self.strategy, pipeline.test_batches(self.data, config.batch_size, config.binarize)
         )
@@ -318,12 +365,23 @@ class Trainer:
         started = time.perf_counter()
         window_start, window_steps = None, 0
         self.skipped = 0  # non-finite batches skipped since the last progress line
+        self.applied = 0  # batches applied since the last progress line
         for batch in batches:
             if stop.received:
                 break
             logs = self.train_fn(batch)
             if not bool(logs.pop("finite")):
                 self._nonfinite(step + 1, logs)
+            elif not bool(logs.pop("weights_finite")):
+                raise DrawError(
+                    f"the update of step {step + 1} made the weights or Adam's moments NaN or "
+                    f"infinite (--learning_rate={config.learning_rate} is too large for "
+                    f"them); nothing was saved after it; {self._last_good_text()}; lower "
+                    "--learning_rate and run again"
+                )
+            else:
+                self.applied += 1
+            logs.pop("weights_finite", None)
             self.step.assign_add(1)
             step += 1
             if window_start is None:
@@ -361,6 +419,14 @@ class Trainer:
     def _log_progress(self, step, logs, images_per_second, writer):
         # The metrics' totals and counts are summed over the replicas when read: per-image
         # means over every image since the last progress line.
+        applied, self.applied = self.applied, 0
+        if not applied:  # every batch since the last line was skipped
+            self.log(f"step {step:>7d}/{self.config.train_iters}  no batch applied: skipped "
+                     f"{self.skipped} with a non-finite loss or gradients")  # fmt: skip
+            with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
+                tf.summary.scalar("skipped_nonfinite_batches", self.skipped)
+            self.skipped = 0
+            return
         values = {metric.name: float(metric.result()) for metric in self.model.metrics}
         values.update({name: float(value) for name, value in logs.items()})
         for metric in self.model.metrics:

@@ -285,3 +285,22 @@ def wait_for_pause(process, timeout=600):
                     return "".join(printed)
     process.kill()
     raise AssertionError(f"no pause: {''.join(printed)} {process.stderr.read()}")
+
+
+def nan_at(monkeypatch, bad_step):
+    """Makes the batch of training step bad_step (1-based) all NaN."""
+    import tensorflow as tf
+
+    from draw.data import pipeline
+
+    original = pipeline.train_batches
+
+    def batches(data, batch_size, seed, binarize, start_step=0):
+        def poison(index, batch):
+            x, labels = batch
+            bad = index + start_step + 1 == bad_step
+            return tf.where(bad, tf.fill(tf.shape(x), np.nan), x), labels
+
+        return original(data, batch_size, seed, binarize, start_step).enumerate().map(poison)
+
+    monkeypatch.setattr(pipeline, "train_batches", batches)

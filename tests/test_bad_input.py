@@ -172,7 +172,7 @@ TRAIN_ROWS = [
     ("bool T", [], ["config.json", "T=True is not of type int"]),
     ("null T", [], ["config.json", "T=None"]),
     ("T too large", [], ["config.json", "--T=5000", "limit"]),
-    ("inf rate", [], ["config.json", "--learning_rate must be finite"]),
+    ("inf rate", [], ["config.json", "learning_rate=Infinity is not a JSON number"]),
     ("seed 2^32", [], ["config.json", "--seed=4294967296"]),
     ("config a list", [], ["config.json", "not an object"]),
     ("2-d image_shape", [], ["config.json", "image_shape=[28, 28]"]),
@@ -208,7 +208,7 @@ GENERATE_ROWS = [
     ("intact", ["--stochastic", "--logdir=~/no-such-run"], ["{home}/no-such-run"]),
     ("intact", ["--stochastic", "--out_dir={run}/config.json"], ["cannot be written"]),
     ("missing key", ["--stochastic"], ["config.json", "missing configuration keys ['T']"]),
-    ("inf rate", ["--stochastic"], ["config.json", "--learning_rate must be finite"]),
+    ("inf rate", ["--stochastic"], ["config.json", "learning_rate=Infinity"]),
     ("2-d image_shape", ["--stochastic"], ["config.json", "image_shape"]),
 ]
 
@@ -333,7 +333,7 @@ EVALUATE_ROWS = [
     ("intact", ["--logdir=~/no-such-run"], ["{home}/no-such-run"]),
     ("missing key", [], ["config.json", "missing configuration keys ['T']"]),
     ("bool T", [], ["config.json", "T=True is not of type int"]),
-    ("inf rate", [], ["config.json", "--learning_rate must be finite"]),
+    ("inf rate", [], ["config.json", "learning_rate=Infinity is not a JSON number"]),
 ]
 
 
