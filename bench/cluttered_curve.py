@@ -13,7 +13,9 @@ distractors linearly from 0 to 8 over the first K iterations (0: all 8 from the 
 The model, Adam (draw.distribute.SummedGradientsAdam, per-variable clipnorm) and the step
 are checkpointed in DIR/checkpoints as train.py checkpoints a run
 (tf.train.Checkpoint(model=, optimizer=, step=)), every --checkpoint_every iterations;
-running the same command again resumes there and appends to the curve.
+running the same command again resumes there and appends to the curve (a
+--learning_rate given then replaces the stored one). SIGINT or SIGTERM saves a checkpoint
+of the step reached and stops.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import tensorflow as tf
 
 from data import cluttered, mnist
 from draw.distribute import SummedGradientsAdam
+from draw.training import StopSignals
 from models.classifier import ConvClassifier, GlimpseClassifier
 
 FIELDS = ["step", "test_error", "standard_error", "train_loss", "train_accuracy", "seconds"]
@@ -46,6 +49,7 @@ def parse_args(argv=None):
     p.add_argument("--batch_size", type=int, default=100)
     p.add_argument("--learning_rate", type=float, default=1e-3)
     p.add_argument("--beta_1", type=float, default=0.9)
+    p.add_argument("--adam_epsilon", type=float, default=1e-7)
     p.add_argument("--clipnorm", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--eval_every", type=int, default=250)
@@ -72,7 +76,10 @@ def build(args):
         )
     model.build_variables()
     optimizer = SummedGradientsAdam(
-        learning_rate=args.learning_rate, beta_1=args.beta_1, clipnorm=args.clipnorm
+        learning_rate=args.learning_rate,
+        beta_1=args.beta_1,
+        epsilon=args.adam_epsilon,
+        clipnorm=args.clipnorm,
     )
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
@@ -132,13 +139,15 @@ def main(argv=None):
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # A learning rate given for this invocation replaces the stored one.
+        optimizer.learning_rate.assign(args.learning_rate)
         print(f"resumed from {manager.latest_checkpoint} at step {int(step)}", flush=True)
     train_fn = tf.function(model.train_step)
     predict = tf.function(lambda x: model(x)["logits"])
     curve_path = os.path.join(args.out, "curve.csv")
     new_file = not os.path.exists(curve_path) or int(step) == 0
     seconds = 0.0 if new_file else float(_last_row(curve_path)["seconds"])
-    with open(curve_path, "w" if new_file else "a", newline="") as f:
+    with open(curve_path, "w" if new_file else "a", newline="") as f, StopSignals() as stop:
         writer = csv.writer(f)
         if new_file:
             writer.writerow(FIELDS)
@@ -146,6 +155,10 @@ def main(argv=None):
             writer.writerow([0, f"{error:.5f}", f"{se:.5f}", "", "", "0.0"])
         started = time.perf_counter()
         for batch in train_stream(data, args, int(step)):
+            if stop.received:
+                manager.save(checkpoint_number=int(step))
+                print(f"stopped by {stop.name} at step {int(step)}; saved", flush=True)
+                return
             logs = train_fn(batch)
             step.assign_add(1)
             s = int(step)
@@ -155,16 +168,8 @@ def main(argv=None):
                 for metric in model.metrics:
                     metric.reset_state()
                 error, se = test_error(predict, x_test, y_test)
-                writer.writerow(
-                    [
-                        s,
-                        f"{error:.5f}",
-                        f"{se:.5f}",
-                        f"{loss:.4f}",
-                        f"{accuracy:.4f}",
-                        f"{seconds:.1f}",
-                    ]
-                )
+                row = [s, f"{error:.5f}", f"{se:.5f}", f"{loss:.4f}", f"{accuracy:.4f}"]
+                writer.writerow(row + [f"{seconds:.1f}"])
                 f.flush()
                 print(
                     f"step {s:>6d}  test error {100 * error:6.2f}% +- {100 * se:.2f}  "

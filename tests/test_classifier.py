@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from draw.classification import classification_results, confusion_table
 from draw.distribute import SummedGradientsAdam
 from models.classifier import ConvClassifier, GlimpseClassifier
 from tests import numpy_draw
@@ -90,3 +91,15 @@ def test_each_classifier_learns_bars(make, size):
     tf.keras.utils.set_random_seed(0)
     images, labels = bar_images(64, size, size, seed=0)
     assert _train(make((size, size, 1)), images, labels, steps=150, learning_rate=1e-2) > 0.95
+
+
+def test_classification_results_count_by_hand():
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 2])
+    predicted = np.array([0, 1, 0, 1, 1, 2, 0, 2, 2, 1])
+    results = classification_results(labels, predicted, 3)
+    assert results["test_error"] == pytest.approx(0.3)
+    assert results["test_error_se"] == pytest.approx(np.sqrt(0.3 * 0.7 / 10))
+    np.testing.assert_array_equal(results["confusion"], [[2, 1, 0], [0, 2, 0], [1, 1, 3]])
+    np.testing.assert_allclose(results["class_errors"], [1 / 3, 0.0, 0.4])
+    table = confusion_table(results["confusion"], results["class_errors"])
+    assert "| 2 | 1 | 1 | 3 | 40.00% |" in table.splitlines()
