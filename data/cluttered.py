@@ -29,6 +29,7 @@ import dataclasses
 
 import numpy as np
 
+from data.arrays import ImageData
 from draw.errors import DrawError
 
 DIGIT_SIZE = 28  # MNIST digits, 28 x 28
@@ -120,3 +121,40 @@ def test_set(images, labels, options=Clutter(), count: int | None = None, seed: 
         targets = images[start : start + TEST_CHUNK]
         chunks.append(clutter(targets, images, rng, options)[: count - start])
     return np.concatenate(chunks), labels[:count].astype(np.int32)
+
+
+@dataclasses.dataclass
+class ClutteredData(ImageData):
+    """Cluttered MNIST as the pipelines serve it.
+
+    train_images, train_labels: MNIST's training digits `[60000, 28, 28, 1]` and labels,
+      which the training batches are made of (`train_batch`, on the fly).
+    test_images, test_labels: the fixed test set `[10000, size, size, 1]` (`test_set`).
+    clutter: the recipe's variant; image_shape is its canvas, `(size, size, 1)`.
+    """
+
+    clutter: Clutter = Clutter()
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.clutter.size, self.clutter.size, 1)
+
+    def train_batch(self, seed: int, step: int, batch_size: int):
+        """Training batch step: `(uint8 [batch, size, size, 1], int32 [batch])`."""
+        return train_batch(
+            self.train_images, self.train_labels, seed, step, batch_size, self.clutter
+        )
+
+
+def from_mnist(mnist: ImageData, options: Clutter = Clutter()) -> ClutteredData:
+    """Cluttered MNIST made of mnist's two splits (each split's distractors its own)."""
+    test_images, test_labels = test_set(mnist.test_images, mnist.test_labels, options)
+    return ClutteredData(
+        name="cluttered_mnist",
+        train_images=mnist.train_images,
+        train_labels=mnist.train_labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        source=mnist.source,
+        clutter=options,
+    )
