@@ -41,6 +41,7 @@ class _Classifier(keras.Model):
     def __init__(self, image_shape, **kwargs):
         super().__init__(**kwargs)
         self.B, self.A, self.C = (int(d) for d in image_shape)
+        self.config = None  # the run's DrawConfig, when built from one
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
 
@@ -51,6 +52,13 @@ class _Classifier(keras.Model):
     @property
     def variant_metrics(self) -> list[str]:
         return ["accuracy"]
+
+    @classmethod
+    def from_draw_config(cls, config, image_shape, **kwargs):
+        """The classifier of a run's DrawConfig (models.build_model's entry)."""
+        model = cls(image_shape, **cls.arguments(config), **kwargs)
+        model.config = config
+        return model
 
     def build_variables(self):
         """Creates every weight by running one image of zeros through the model."""
@@ -75,6 +83,7 @@ class _Classifier(keras.Model):
     test_step = DRAW.test_step
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class GlimpseClassifier(_Classifier):
     """Differentiable RAM: T glimpses of N x N through the read attention, one LSTM.
 
@@ -84,6 +93,15 @@ class GlimpseClassifier(_Classifier):
       log_sigma2_bias: the window Dense's initial bias on log sigma^2 (the other four
         outputs start at 0), which sets the first glimpse's filter width.
     """
+
+    @staticmethod
+    def arguments(config) -> dict:
+        return dict(
+            T=config.T,
+            N=config.read_n,
+            units=config.dec_size,
+            log_sigma2_bias=config.log_sigma2_bias,
+        )
 
     def __init__(self, image_shape, T=8, N=12, units=256, log_sigma2_bias=3.0, **kwargs):
         super().__init__(image_shape, **kwargs)
@@ -135,10 +153,15 @@ def _sigma2(window, N, A):
     return tf.reduce_sum(row * tf.square(a - mean), -1, keepdims=True)
 
 
+@keras.saving.register_keras_serializable(package="draw")
 class ConvClassifier(_Classifier):
     """Two convolution layers (5 x 5, 16 filters at stride 2 and 32 filters, each ReLU
     and 2 x 2 max-pooled), a hidden layer of `hidden` ReLU units and the softmax; 424k
     weights at hidden=128 for 100 x 100 images, about GlimpseClassifier's 414k."""
+
+    @staticmethod
+    def arguments(config) -> dict:
+        return dict(hidden=config.class_hidden)
 
     def __init__(self, image_shape, hidden=128, **kwargs):
         super().__init__(image_shape, **kwargs)
