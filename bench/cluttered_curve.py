@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import os
 import time
@@ -29,7 +30,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from data import cluttered, mnist
+from data import cluttered, mnist, pipeline
 from draw.distribute import SummedGradientsAdam
 from draw.training import StopSignals
 from models.classifier import ConvClassifier, GlimpseClassifier
@@ -86,26 +87,22 @@ def build(args):
     return model, optimizer
 
 
-def train_stream(data, args, start):
-    """tf.data of training batches start..iters-1, generated ahead on one thread."""
+class Curriculum:
+    """ClutteredData whose batch step has distractors_at(step, curriculum) distractors."""
 
-    def make(step):
-        options = cluttered.Clutter(num_distractors=distractors_at(int(step), args.curriculum))
-        x, y = cluttered.train_batch(
-            data.train_images, data.train_labels, args.seed, int(step), args.batch_size, options
+    def __init__(self, data: cluttered.ClutteredData, curriculum: int):
+        self.data, self.curriculum = data, curriculum
+        self.image_shape = data.image_shape
+
+    def train_batch(self, seed, step, batch_size):
+        full = self.data.clutter.num_distractors
+        options = dataclasses.replace(
+            self.data.clutter, num_distractors=distractors_at(step, self.curriculum, full)
         )
-        return x.astype(np.float32) / 255.0, y
-
-    def batch(step):
-        x, y = tf.numpy_function(make, [step], (tf.float32, tf.int32), stateful=False)
-        x.set_shape([args.batch_size, 100, 100, 1])
-        y.set_shape([args.batch_size])
-        return x, y
-
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = 1
-    stream = tf.data.Dataset.range(start, args.iters).map(batch).prefetch(4)
-    return stream.with_options(options)
+        data = self.data
+        return cluttered.train_batch(
+            data.train_images, data.train_labels, seed, step, batch_size, options
+        )
 
 
 def test_error(predict, x_test, y_test, batch_size=500):
@@ -129,8 +126,8 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     tf.keras.utils.set_random_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    data = mnist.load()
-    x_test, y_test = cluttered.test_set(data.test_images, data.test_labels, count=args.test_count)
+    data = cluttered.from_mnist(mnist.load())
+    x_test, y_test = data.test_images[: args.test_count], data.test_labels[: args.test_count]
     model, optimizer = build(args)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
@@ -154,7 +151,10 @@ def main(argv=None):
             error, se = test_error(predict, x_test, y_test)
             writer.writerow([0, f"{error:.5f}", f"{se:.5f}", "", "", "0.0"])
         started = time.perf_counter()
-        for batch in train_stream(data, args, int(step)):
+        stream = pipeline.generated_batches(
+            Curriculum(data, args.curriculum), args.batch_size, args.seed, int(step)
+        )
+        for batch in stream.take(args.iters - int(step)):
             if stop.received:
                 manager.save(checkpoint_number=int(step))
                 print(f"stopped by {stop.name} at step {int(step)}; saved", flush=True)
