@@ -292,6 +292,7 @@ PRESETS: dict[str, dict] = {
         "model": "glimpse_classifier",
         "T": 8,
         "read_n": 12,
+        "learning_rate": 5e-4,
         "beta_1": 0.9,
         "adam_epsilon": 1e-7,
         "train_iters": 30000,
