@@ -46,3 +46,7 @@ def confusion_table(confusion: np.ndarray, class_errors: np.ndarray) -> str:
         for i in range(k)
     ]
     return "\n".join([head, rule, *rows])
+
+
+def _percent(error) -> str:
+    return "-" if error is None or np.isnan(error) else f"{100 * error:.2f}%"

@@ -289,6 +289,7 @@ PRESETS: dict[str, dict] = {
     },
     "cluttered_mnist": {
         "dataset": "cluttered_mnist",
+        "binarize": "none",
         "model": "glimpse_classifier",
         "T": 8,
         "read_n": 12,
