@@ -244,12 +244,16 @@ class DrawConfig:
 
         The one exception: a stored configuration without both `adam_epsilon` and
         `lstm_init` comes from a run made before these settings existed; it was trained
-        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error.
+        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error. The
+        fields of the classifiers and of cluttered MNIST (CLASSIFIER_ERA_DEFAULTS) take
+        their defaults when absent: a run stored before they existed is a DRAW run on
+        MNIST or SVHN, for which they have no other value.
         """
         if not isinstance(values, dict):
             raise DrawError(f"the configuration is a {type(values).__name__}, not an object")
         if not set(LEGACY_VALUES) & set(values):
             values = {**LEGACY_VALUES, **values}
+        values = {**CLASSIFIER_ERA_DEFAULTS, **values}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(types))
         if unknown:
@@ -270,6 +274,14 @@ class DrawConfig:
 
 # What runs stored without `adam_epsilon` and `lstm_init` were trained with.
 LEGACY_VALUES = {"adam_epsilon": 1e-7, "lstm_init": "keras"}
+
+# Fields a configuration stored before the classifiers existed lacks, and their values.
+CLASSIFIER_ERA_DEFAULTS = {
+    "clutter_size": 100,
+    "num_distractors": 8,
+    "distractor_size": 8,
+    "log_sigma2_bias": 3.0,
+}
 
 _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 
