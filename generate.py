@@ -1,65 +1,7 @@
-"""Looks at a trained DRAW: python generate.py --logdir=RUN MODE... [--num_samples=100]
+"""Samples and figures from a trained DRAW: `python generate.py --help` lists its flags.
+The code is draw/generate.py; an install provides it as the command `draw-generate`."""
 
-Modes (any together): --stochastic (samples from the prior, grid + canvas GIF + .npy),
---reconstruct (test images beside their reconstructions, GIF; --show_attention draws the
-glimpses), --fix_step=N|all (the report's Figure 1), --interpolate (Figure 2, endpoints
---interpolate_from=prior|data), --kernels (the first-layer convolution kernels of Models
-I-III). The model is rebuilt from RUN's config.json and its latest
-checkpoint (or --checkpoint); files go to --out_dir (default RUN/samples).
---export=DIR writes the model as a SavedModel that TensorFlow loads without this project.
---pretrained=NAME uses a shipped model instead (files to runs/pretrained/NAME/samples);
-so does a fresh copy of the project without --logdir, before any run is trained.
-"""
-
-import os
-
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
-from data import load_dataset, pipeline
-from draw import api, distribute, generation
-from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
-from draw.progress import print_now
-from draw.run_dir import default_logdir, load_trained_model, resolve_config
-
-define_option_flags(generation.Options)
-
-
-def main(argv):
-    distribute.configure_threads(FLAGS.intra_op_threads)  # an explicit count; auto: TF's
-    explicit = explicit_config_values(FLAGS)
-    explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
-    options = options_from_flags(generation.Options)
-    source = api.choose(
-        FLAGS.pretrained, FLAGS.logdir, default_logdir(explicit), explicit, fallback=True
-    )
-    if source.note:
-        print(source.note, flush=True)
-    config, run, image_shape = resolve_config(explicit, source.model_dir)
-    options.validate(config, image_shape)
-    config, model, checkpoint = load_trained_model(
-        explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
-    )
-    if options.export:
-        written = api.export(model, options.export, FLAGS.overwrite)
-        print(f"exported {checkpoint} as a SavedModel to {written}")
-        if not options.modes():
-            return
-    out = generation.OutputDir(
-        options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite
-    )
-    out.check_writable()
-
-    def test_images():
-        return pipeline.test_images(load_dataset(config), config.binarize)
-
-    out.remove_leftovers()
-    context = generation.Context(generation.Sampler(model), options, test_images, log=print_now)
-    outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
-    print(f"from {checkpoint} (seed {options.seed}):")
-    for path in out.write(outputs):
-        print(f"  wrote {path}")
-
+from draw.generate import main, run  # noqa: F401  (main: the tests run it in-process)
 
 if __name__ == "__main__":
-    cli.run(main, generation.Options)
+    run()

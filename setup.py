@@ -2,6 +2,9 @@
 
 from setuptools import setup
 
+# importlib_resources: tensorflow-datasets needs it to download, but does not declare it.
+TFDS = ["tensorflow-datasets", "importlib_resources"]
+
 setup(
     name="draw-tf2",
     version="0.1.0",
@@ -33,13 +36,23 @@ setup(
         "tensorflow>=2.16",
         "keras>=3",
         "tensorboard",
-        "tensorflow-datasets",
-        "importlib_resources",  # tfds needs it to download, but does not declare it
         "numpy",
         "scipy",
         "matplotlib",
         "pillow",
         "absl-py",
     ],
-    extras_require={"test": ["pytest", "hypothesis", "ruff"]},
+    # The three scripts' mains, as commands of an install (python train.py == draw-train).
+    entry_points={
+        "console_scripts": [
+            "draw-train=draw.train:run",
+            "draw-generate=draw.generate:run",
+            "draw-evaluate=draw.evaluate:run",
+        ]
+    },
+    extras_require={
+        # The tfds data sources (--data_source=tfds, SVHN's default without --data_dir).
+        "tfds": TFDS,
+        "test": ["pytest", "hypothesis", "ruff", *TFDS],
+    },
 )

@@ -1,48 +1,7 @@
-"""Trains DRAW: python train.py [--dataset=mnist] [--preset=jang] [--logdir=RUN] ...
+"""Trains DRAW: `python train.py --help` lists its flags.
+The code is draw/train.py; an install provides it as the command `draw-train`."""
 
-Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
-N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
-several GPUs, machines or a TPU. SIGINT (Ctrl-C) or SIGTERM saves a checkpoint and stops;
-running the same command resumes. --pretrained=NAME starts a new run from a shipped
-model's weights and configuration.
-"""
-
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
-from data import load_dataset
-from draw import api, distribute
-from draw.config import FLAGS, explicit_config_values
-from draw.errors import DrawError
-from draw.run_dir import resolve_config
-from draw.training import Trainer
-
-
-def main(argv):
-    explicit = explicit_config_values(FLAGS)
-    initial_weights = ""
-    if FLAGS.pretrained:
-        explicit, initial_weights = api.starting_point(FLAGS.pretrained, explicit)
-    config, run, stored_image_shape = resolve_config(
-        explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
-    )
-    if "tpu" in explicit and config.strategy != "tpu":
-        raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
-    distribute.configure_threads(FLAGS.intra_op_threads, config)  # before TF runs any op
-    strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
-    print(distribute.describe(strategy, config.strategy), flush=True)
-    data = load_dataset(config)
-    Trainer(  # checks everything, then train() locks the run, and only then writes
-        config,
-        run,
-        data,
-        stored_image_shape,
-        strategy=strategy,
-        restore_from_previous=FLAGS.restore_from_previous,
-        overwrite=FLAGS.overwrite,
-        initial_weights=initial_weights,
-    ).train()
-
+from draw.train import main, run  # noqa: F401  (main: the tests run it in-process)
 
 if __name__ == "__main__":
-    cli.run(main)
+    run()

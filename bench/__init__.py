@@ -1,1 +1,1 @@
-"""Benchmarks of draw-tf2: `python bench/run.py` (see bench/README.md)."""
+"""The speed and memory suite of draw-tf2: `python -m bench.run` (see bench/README.md)."""

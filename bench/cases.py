@@ -1,30 +1,41 @@
-"""The benchmark cases. Each returns a list of rows (dicts); bench/run.py runs each case
+"""The benchmark cases. Each returns a list of rows (dicts); bench.run runs each case
 in a fresh process (so that first-step times and peak memory are the case's own) and
 prints and stores the rows.
 
 A row has `name` and `preset` and any of: ms (per iteration or per call), images_per_s,
 gflop (per iteration, see bench/flops.py), gflops (achieved), matmul_gflops (the 1024^3
 float32 matmul in the same process), matmul_fraction, speedup (over the plain port),
-seconds, peak_rss_mb, note; bench/run.py adds threads (`threads_in_force`).
+seconds, peak_rss_mb, note; bench.run adds threads (`threads_in_force`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from bench import flops, measure
+from bench import flops, measure, write_svhn_files
 from bench.plain import make_plain_train_step
 from data import load_dataset, pipeline
 from draw import distribute
 from draw.config import make_config
 from draw.errors import DrawError
 from draw.evaluation import importance_sampled_nll, nearest_neighbours
-from draw.training import make_optimizer
+from draw.generation import Sampler, make_generator, prior_latents
+from draw.run_dir import RunDir
+from draw.training import Trainer, make_optimizer
 from models import build_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclasses.dataclass
@@ -39,6 +50,10 @@ class Sizes:
     nn_references: int = 60000
     iwae_k: int = 100
     iwae_images: int = 50
+    logical_cpus: int = 2  # of train_mirrored
+    svhn_images: dict = dataclasses.field(default_factory=lambda: dict(write_svhn_files.SIZES))
+    svhn_iters: int = 40  # of train_svhn_files, progress every svhn_window iterations
+    svhn_window: int = 10
     overrides: dict = dataclasses.field(default_factory=dict)
 
 
@@ -52,6 +67,9 @@ QUICK = Sizes(
     matmul_n=128,
     nn_references=2000,
     iwae_images=2,
+    svhn_images={"train_32x32.mat": 200, "test_32x32.mat": 50},
+    svhn_iters=4,
+    svhn_window=2,
     overrides=dict(T=2, enc_size=8, dec_size=8, z_size=2, batch_size=10),
 )
 
@@ -143,25 +161,25 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.A
     return rows
 
 
-def generate(preset, sizes, jit_compile, chunk=1000):
-    """Stochastic generation of sizes.generate_images images (final canvases, as images),
-    by a compiled decoder over chunks of `chunk` images, like generate.py's sampler."""
+def generate(preset, sizes, chunk=1000):
+    """Stochastic generation as evaluate.py --nn-nll runs it: the final canvases (logits)
+    of sizes.generate_images prior samples by draw.generation's Sampler (one compiled
+    decoder over chunks of `chunk` images, the one generate.py's modes run too, keeping
+    every step's canvas). The first call (tracing), then
+    the median of sizes.repeats calls in wall-clock seconds, and their mean CPU seconds
+    (summed over TensorFlow's threads; on a shared machine the wall-clock time also counts
+    the other processes)."""
     config = _config(preset, sizes)
     data_shape = (28, 28, 1)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, data_shape)
     n = sizes.generate_images
-    chunk = min(chunk, n)
-
-    @tf.function(jit_compile=jit_compile)
-    def sample():
-        return tf.sigmoid(model.generate(chunk)["canvas"][-1])
-
-    def sample_all():
-        return [sample() for _ in range(0, n, chunk)][-1]
-
-    first = measure.time_first_call(sample)
-    seconds = measure.seconds_per_call(sample_all, 1, sizes.repeats, warmup=1)
+    sampler = Sampler(model, batch=min(chunk, n))
+    z = prior_latents(make_generator(config.seed), config.T, n, config.z_size)
+    first = measure.time_first_call(lambda: sampler.final_logits(z[:, : sampler.batch]))
+    cpu = time.process_time()
+    seconds = measure.seconds_per_call(lambda: sampler.final_logits(z), 1, sizes.repeats, 1)
+    cpu = (time.process_time() - cpu) / (sizes.repeats + 1)
     gflop = flops.generate_flops(config, data_shape, n) / 1e9
     return [
         dict(
@@ -172,7 +190,7 @@ def generate(preset, sizes, jit_compile, chunk=1000):
             gflop=gflop,
             gflops=gflop / seconds,
             peak_rss_mb=measure.peak_rss_mb(),
-            note=f"first call {first:.1f} s; chunks of {chunk}",
+            note=f"first call {first:.1f} s; chunks of {sampler.batch}; CPU {cpu:.2f} s a call",
         )
     ]
 
@@ -216,7 +234,8 @@ def evaluation(sizes):
     search = measure.seconds_per_call(
         lambda: tf.constant(nearest_neighbours(queries, flat)[0]), 1, sizes.repeats, warmup=1
     )
-    rows = [dict(name=names[0], preset="jang", seconds=search, peak_rss_mb=measure.peak_rss_mb())]
+    note = "uniform random queries; images/s: queries per second"
+    rows = [_per_call_row(names[0], search, len(queries), note)]
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, data.image_shape)
     images = pipeline.test_images(data, config.binarize)[: sizes.iwae_images]
@@ -226,14 +245,128 @@ def evaluation(sizes):
         return tf.constant(result["nll"])
 
     seconds = measure.seconds_per_call(iwae, 1, sizes.repeats, warmup=1)
-    rows.append(
-        dict(
-            name=names[1],
-            preset="jang",
-            seconds=seconds,
-            images_per_s=len(images) / seconds,
-            peak_rss_mb=measure.peak_rss_mb(),
-            note=f"{len(images)} test images, untrained weights",
-        )
+    note = f"{len(images)} test images, untrained weights"
+    return rows + [_per_call_row(names[1], seconds, len(images), note)]
+
+
+def _per_call_row(name, seconds, images, note):
+    """A jang row of seconds per call on `images` images, with the peak memory so far."""
+    return dict(
+        name=name,
+        preset="jang",
+        seconds=seconds,
+        images_per_s=images / seconds,
+        peak_rss_mb=measure.peak_rss_mb(),
+        note=note,
     )
-    return rows
+
+
+def train_mirrored(sizes):
+    """Training as train.py runs it under `--strategy` (draw.training.Trainer's compiled
+    step on batches split by draw.distribute) without a strategy, and under a
+    MirroredStrategy over 1 and over sizes.logical_cpus logical CPU devices, timed in turns
+    in one process, with train.py's threads. The logical devices share the machine's cores:
+    this measures the strategy's overhead on CPU, not a speed-up (that needs GPUs or
+    machines). The CPU is split before TensorFlow starts, which needs the case's own
+    process (bench.run's default); in a process where TensorFlow has started (--quick) the
+    MirroredStrategy runs over the logical CPUs there are."""
+    config = _config("jang", sizes)
+    configure_threads(distribute.AUTO_THREADS, config)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        logical = [tf.config.LogicalDeviceConfiguration()] * sizes.logical_cpus
+        tf.config.set_logical_device_configuration(cpu, logical)
+    except RuntimeError:  # TensorFlow has started: its devices stay as they are
+        pass
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][: sizes.logical_cpus]
+    strategies = {"no strategy": None}
+    for k in sorted({1, len(devices)}):
+        label = f"MirroredStrategy over {k} logical CPU" + "s" * (k > 1)
+        strategies[label] = tf.distribute.MirroredStrategy(devices[:k])
+    data = load_dataset(config)
+    fns = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for label, strategy in strategies.items():
+            run = RunDir(os.path.join(folder, str(len(fns))))
+            trainer = Trainer(config, run, data, log=lambda *_: None, strategy=strategy)
+            batches = distribute.distribute_train_batches(
+                trainer.strategy,
+                lambda: pipeline.train_batches(
+                    data, config.batch_size, config.seed, config.binarize
+                ),
+                config.batch_size,
+            )
+            iterator = iter(batches)
+            fns[label] = lambda t=trainer, b=iterator: t.train_fn(next(b))
+        calls = {label: sizes.train_calls["jang"] for label in fns}
+        seconds = measure.interleaved_seconds_per_call(fns, calls, sizes.repeats)
+    base = seconds["no strategy"]
+    return [
+        dict(
+            name=f"train, {label}",
+            preset="jang",
+            ms=seconds[label] * 1e3,
+            images_per_s=config.batch_size / seconds[label],
+            peak_rss_mb=measure.peak_rss_mb(),
+            note=f"draw.training.Trainer's step; ms / no strategy's: {seconds[label] / base:.2f}x",
+        )
+        for label in fns
+    ]
+
+
+def train_svhn_files(sizes):
+    """train.py --dataset=svhn --preset=paper_svhn on files in SVHN's layout and size
+    (sizes.svhn_images; bench/write_svhn_files.py writes them to a temporary folder), in a
+    fresh process, for sizes.svhn_iters iterations with a progress line every
+    sizes.svhn_window: the seconds to the first progress line (start-up, loading, tracing
+    and the first window), the seconds per iteration of the windows after it (timed between
+    progress lines), the whole run's wall time (with the final test-set bound over every
+    test image) and the training process's peak resident memory."""
+    window = sizes.svhn_window
+    overrides = [f"--{name}={value}" for name, value in sizes.overrides.items()]
+    batch = sizes.overrides.get("batch_size", make_config("paper_svhn").batch_size)
+    with tempfile.TemporaryDirectory(prefix="svhn_bench_") as folder:
+        data_dir = os.path.join(folder, "svhn")
+        write_svhn_files.write(data_dir, sizes.svhn_images, log=lambda *_: None)
+        command = [
+            sys.executable,
+            os.path.join(REPO, "train.py"),
+            "--dataset=svhn",
+            "--preset=paper_svhn",
+            f"--data_dir={data_dir}",
+            f"--logdir={os.path.join(folder, 'run')}",
+            f"--train_iters={sizes.svhn_iters}",
+            f"--log_every={window}",
+            *overrides,
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env
+        )
+        progress = []  # seconds since the start of each progress line
+        for line in process.stdout:
+            if re.match(r"step\s+\d+/", line):
+                progress.append(time.perf_counter() - started)
+        error = process.stderr.read()
+        status = process.wait()
+        wall = time.perf_counter() - started
+    if status != 0 or len(progress) < 2:
+        raise DrawError(f"train.py on SVHN files failed (exit status {status}): {error[-2000:]}")
+    per_iteration = (progress[-1] - progress[0]) / (window * (len(progress) - 1))
+    images = sizes.svhn_images
+    return [
+        dict(
+            name=f"train.py on SVHN files, {sizes.svhn_iters} iterations",
+            preset="paper_svhn",
+            ms=per_iteration * 1e3,
+            seconds=wall,
+            images_per_s=batch / per_iteration,
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            note=(
+                f"{images['train_32x32.mat']:,} + {images['test_32x32.mat']:,} images; "
+                f"first progress line after {progress[0]:.1f} s; ms: the windows after it; "
+                "s: the whole run; peak MB: train.py's"
+            ),
+        )
+    ]

@@ -12,8 +12,8 @@ import tensorflow as tf
 
 def seconds_per_call(fn, calls: int, repeats: int, warmup: int = 2) -> float:
     """Median over `repeats` of the mean wall time of `calls` calls of fn() (which returns
-    a tensor, or a dict or tuple of them); the last result is fetched before the clock
-    stops, so queued work is counted."""
+    a tensor or NumPy array, or a dict or tuple of them); the last result is fetched before
+    the clock stops, so queued work is counted."""
     for _ in range(warmup):
         _fetch(fn())
     times = []
@@ -47,11 +47,12 @@ def time_first_call(fn) -> float:
 
 
 def _fetch(result):
+    """The value of result (a tensor, a NumPy array, or a dict, tuple or list of them)."""
     if isinstance(result, dict):
         result = next(iter(result.values()))
     elif isinstance(result, (tuple, list)):
         result = result[0]
-    return result.numpy()
+    return result.numpy() if isinstance(result, tf.Tensor) else result
 
 
 def matmul(n: int = 1024):

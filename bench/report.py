@@ -59,11 +59,12 @@ def write_json(path, rows, **extra) -> None:
     atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
-def run_isolated(script, name, quick) -> list:
-    """Runs case `name` with `script --case_output=...` in a new process; its rows."""
+def run_isolated(name, quick) -> list:
+    """Runs case `name` with `python -m bench.run --case_output=...` in a new process; its
+    rows."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "rows.json")
-        command = [sys.executable, script, f"--cases={name}", f"--case_output={path}"]
+        command = [sys.executable, "-m", "bench.run", f"--cases={name}", f"--case_output={path}"]
         result = subprocess.run(command + (["--quick"] if quick else []), text=True)
         if result.returncode != 0 or not os.path.exists(path):
             raise DrawError(f"benchmark case {name} failed (exit status {result.returncode})")

@@ -1,4 +1,5 @@
-"""Writes full-size SVHN-layout files for benchmarks: python bench/write_svhn_files.py DIR
+"""SVHN-layout files for benchmarks (the case train_svhn_files of bench.run writes them to
+a temporary folder): python -m bench.write_svhn_files DIR
 
 train_32x32.mat (73,257 images) and test_32x32.mat (26,032) in exactly the layout of the
 real files (MATLAB 5, zlib-compressed like the originals, X uint8 [32, 32, 3, N], y uint8
@@ -10,11 +11,15 @@ Never commit them.
 from __future__ import annotations
 
 import os
-import sys
 import time
 
+from draw import cli  # first: it imports TensorFlow quietly
+
+# isort: split
 import numpy as np
 import scipy.io
+
+from draw.errors import DrawError
 
 SIZES = {"train_32x32.mat": 73257, "test_32x32.mat": 26032}
 
@@ -38,19 +43,24 @@ def synthetic_images(n: int, seed: int, chunk: int = 8192) -> np.ndarray:
     return X
 
 
-def main(folder: str) -> None:
+def write(folder: str, sizes: dict = SIZES, log=print) -> None:
+    """Writes the files of `sizes` ({file name: images}) into folder."""
     os.makedirs(folder, exist_ok=True)
-    for seed, (name, n) in enumerate(SIZES.items()):
+    for seed, (name, n) in enumerate(sizes.items()):
         started = time.perf_counter()
         X = synthetic_images(n, seed)
         y = np.random.default_rng(100 + seed).integers(1, 11, (n, 1)).astype(np.uint8)
         path = os.path.join(folder, name)
         scipy.io.savemat(path, {"X": X, "y": y}, format="5", do_compression=True)
         seconds = time.perf_counter() - started
-        print(f"{path}: {n} images, {os.path.getsize(path) / 1e6:.1f} MB, {seconds:.0f}s")
+        log(f"{path}: {n} images, {os.path.getsize(path) / 1e6:.1f} MB, {seconds:.0f}s")
+
+
+def main(argv):
+    if len(argv) != 2:
+        raise DrawError("usage: python -m bench.write_svhn_files DIR")
+    write(argv[1])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python bench/write_svhn_files.py DIR")
-    main(sys.argv[1])
+    cli.run(main)

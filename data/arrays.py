@@ -43,6 +43,21 @@ def can_reach(host: tuple[str, int], timeout: float = 5.0) -> bool:
         return False
 
 
+TFDS_EXTRA = 'pip install "draw-tf2[tfds]" (in a clone: pip install -e ".[tfds]")'
+
+
+def import_tfds():
+    """The tensorflow_datasets module, an optional dependency (the `tfds` extra); imported
+    here, when a tfds source is asked for, as its import takes seconds."""
+    try:
+        import tensorflow_datasets
+    except ImportError:
+        raise DrawError(
+            f"--data_source=tfds needs tensorflow-datasets, which is not installed: {TFDS_EXTRA}"
+        ) from None
+    return tensorflow_datasets
+
+
 def load_tfds_arrays(
     name: str, data_dir: str = "", splits=("train", "test"), order_key: str = ""
 ) -> dict:
@@ -56,7 +71,7 @@ def load_tfds_arrays(
     sorted order is the original one (e.g. svhn_cropped's "id", "train_000042"), and the
     arrays are returned in that order.
     """
-    import tensorflow_datasets as tfds  # here: its import takes seconds and few runs use it
+    tfds = import_tfds()
 
     try:
         builder = tfds.builder(name, data_dir=data_dir or None)

@@ -44,8 +44,9 @@ def _to_float(images):
 def _rows(array: np.ndarray, index) -> tf.Tensor:
     """array[index] (index `[k]` int), read from the NumPy array itself.
 
-    The pipelines read the images where the loader put them (bench/run.py
-    --cases=trick_pipeline_memory, SVHN's shape: peak +13 MB; a tf.constant's +683 MB).
+    The pipelines read the images where the loader put them rather than copying them into a
+    tf.constant, which would hold a second copy of the whole split (`python -m bench.run
+    --cases=trick_pipeline_memory`).
     """
     rows = tf.numpy_function(lambda i: array[i], [index], tf.as_dtype(array.dtype), stateful=False)
     rows.set_shape([None, *array.shape[1:]])

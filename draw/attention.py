@@ -49,8 +49,8 @@ def filterbank(gx, gy, sigma2, delta, N, A, B, eps=1e-8):
         y_parts, Fy = normalised(b, gy)
 
         def grad(dFx, dFy):
-            # The chain rule of the lines above, written out (bench/run.py
-            # --cases=trick_filterbank_gradient: with autodiff a jang step takes 1.09x as long).
+            # The chain rule of the lines above, written out: autodiff of them keeps more
+            # intermediates and is slower (`python -m bench.run --cases=trick_filterbank_gradient`).
             def back(dF, F, u, E, S, M):
                 dF_F = tf.reduce_sum(dF * F, axis=2, keepdims=True)
                 dE = (dF - tf.where(S >= eps, dF_F, tf.zeros_like(dF_F))) / M

@@ -70,13 +70,30 @@ def expand_user_paths(flag_values=FLAGS) -> None:
 HELP_ARGS = ("--help", "-h", "-?", "--helpshort")
 # DrawConfig's fields that choose the data; its other fields set the model or the training.
 DATA_FIELDS = ("dataset", "binarize", "color", "svhn_extra", "data_source", "data_dir")
+# DrawConfig's fields that only training reads: generate.py and evaluate.py refuse them.
+TRAINING_ONLY = tuple(name for name in fields_with_role("train") if name not in DATA_FIELDS)
+
+
+def training_flag_given(argv: list[str]) -> str:
+    """The first flag of TRAINING_ONLY in argv (as --name, --name=value or --noname), or ""."""
+    for arg in argv[1:]:
+        if arg == "--":
+            break
+        if not arg.startswith("-"):
+            continue
+        name = arg.lstrip("-").split("=", 1)[0]
+        for candidate in (name, name[2:] if name.startswith("no") else name):
+            if candidate in TRAINING_ONLY:
+                return candidate
+    return ""
 
 
 def help_groups(program: str, options=None) -> list[tuple[str, list[str], dict]]:
     """The flags a script accepts, as (group, flag names, {flag: help replacing absl's}):
-    data, model, training (DrawConfig's fields), run and output (the run flags), then the
-    script's own (the fields of its options dataclass and the flags its module defines).
-    A field the options share with DrawConfig (--seed) is listed as the script's own."""
+    the script's own first (the fields of its options dataclass and the flags its module
+    defines), then data, model, training (DrawConfig's fields; training for train.py
+    only), run and output (the run flags). A field the options share with DrawConfig
+    (--seed) is listed as the script's own."""
     own, texts = [], {}
     for f in dataclasses.fields(options) if options else ():
         own.append(flag_name(f))
@@ -88,9 +105,11 @@ def help_groups(program: str, options=None) -> list[tuple[str, list[str], dict]]
         [name for name in fields_with_role(role) if name not in DATA_FIELDS + tuple(own)]
         for role in ("model", "train")
     )
+    if options is not None:  # generate.py, evaluate.py: no training flags
+        training = []
     run_flags = [name for name in RUN_FLAGS if name not in own]
-    groups = [("data", data), ("model", model), ("training", training)]
-    groups += [("run and output", run_flags), (program, own)]
+    groups = [(program, own), ("data", data), ("model", model), ("training", training)]
+    groups += [("run and output", run_flags)]
     return [(title, names, texts) for title, names in groups if names]
 
 
@@ -144,6 +163,9 @@ def run(main, options=None) -> None:
 
     def parse_flags(argv):
         """absl's parsing, with a bad flag made one line (absl prints two and exits 1)."""
+        refused = training_flag_given(argv) if options is not None else ""
+        if refused:
+            fail(f"error: --{refused} is a flag of train.py (draw-train), not of {program}", 2)
         try:
             argv = FLAGS(argv)
         except flags.Error as e:

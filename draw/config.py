@@ -112,7 +112,8 @@ class DrawConfig:
         "Initial LSTM weights: keras (Keras' LSTMCell: Glorot-uniform input kernel, "
         "orthogonal recurrent kernel) or jang (TensorFlow 1's LSTMCell as in Eric Jang's "
         "code: one Glorot-uniform draw over the concatenated input and recurrent kernel; "
-        "worse and more seed-dependent test-set bounds at 2,000 iterations, bench/README.md). "
+        "worse and more seed-dependent test-set bounds at 2,000 iterations, "
+        "experiments/README.md). "
         "Both start the forget gate's bias at 1.",
         choices=("jang", "keras"),
     )

@@ -61,16 +61,19 @@ def make_strategy(config) -> tf.distribute.Strategy:
     return _tpu_strategy(config.tpu)  # "tpu", the last of config.strategy's choices
 
 
-def describe(strategy: tf.distribute.Strategy, name: str) -> str:
-    """One line: the devices the strategy trains on, its name and replicas, and whether
-    TensorFlow sees a GPU."""
+def describe(strategy: tf.distribute.Strategy, name: str, logical_devices=None) -> str:
+    """One line: the devices the strategy trains on, its name and replicas, and the GPUs
+    TensorFlow sees. logical_devices: tf.config.LogicalDevice list (those of this process
+    when None)."""
+    if logical_devices is None:
+        logical_devices = tf.config.list_logical_devices()
     try:
         devices = list(strategy.extended.worker_devices)
-    except RuntimeError:  # the default strategy: TensorFlow places ops itself, on /CPU:0
-        devices = ["/device:CPU:0"]
+    except RuntimeError:  # the default strategy: TensorFlow places each op itself
+        devices = [default_placement(logical_devices)]
     short = ", ".join(d.split("device:")[-1] for d in devices)
     replicas = strategy.num_replicas_in_sync
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = [d for d in logical_devices if d.device_type == "GPU"]
     seen = (
         f"{len(gpus)} GPU(s) visible"
         if gpus
@@ -78,6 +81,16 @@ def describe(strategy: tf.distribute.Strategy, name: str) -> str:
     )
     plural = "s" if replicas > 1 else ""
     return f"training on {short} (--strategy={name}, {replicas} replica{plural}); {seen}"
+
+
+def default_placement(logical_devices) -> str:
+    """The device TensorFlow places an op without a device scope on: the first GPU when
+    there is one, else the first CPU."""
+    for kind in ("GPU", "CPU"):
+        found = [d.name for d in logical_devices if d.device_type == kind]
+        if found:
+            return found[0]
+    raise DrawError("TensorFlow sees neither a GPU nor a CPU")
 
 
 def _check_tf_config() -> None:
@@ -247,8 +260,9 @@ class WorkerCheckpointDir:
 # TensorFlow's intra-op threads. At DRAW's usual sizes (batch 100, 256 LSTM units) a
 # training iteration is a few thousand small ops, and splitting each over all cores costs
 # more in synchronisation than it gains: one thread per op (the inter-op pool still runs
-# independent ops side by side) trains jang 1.4x faster on 2 cores (bench/README.md,
-# train rows). XLA and larger models (paper_svhn's 800-unit LSTMs) keep TensorFlow's default.
+# independent ops side by side) trains jang faster (bench.run's cases train_jang and
+# train_jang_all_threads; figures in bench/README.md). XLA and larger models (paper_svhn's
+# 800-unit LSTMs) keep TensorFlow's default.
 AUTO_THREADS = -1
 # Up to this many LSTM units, training on CPU uses one thread per op.
 SMALL_MODEL_UNITS = 256

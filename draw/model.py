@@ -50,9 +50,9 @@ def _geometry(window):
     return None if window is None else tf.concat([window.gx, window.gy, window.delta], -1)
 
 
-# Up to this many steps the recurrence is unrolled in Python, beyond it a tf.while_loop
-# (bench/run.py --cases=trick_unroll: unrolled, a step takes 0.98x the while_loop's time at
-# T=10 and 0.96x at T=16; the first step 1.7x at T=10, 2.5x at T=16 and 10.5x at T=64).
+# Up to this many steps the recurrence is unrolled in Python, beyond it a tf.while_loop:
+# unrolling makes the first step (the trace) longer as T grows, for a slightly shorter step
+# (measured by `python -m bench.run --cases=trick_unroll`; figures in bench/README.md).
 UNROLL_MAX_T = 16
 
 

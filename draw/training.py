@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import os
 import signal
 import threading
 import time
@@ -52,17 +53,27 @@ HPARAMS_METRICS = [
 ]
 
 
-def write_configuration(config) -> None:
+# DrawConfig's fields that neither define the model nor change its training (paths,
+# logging, checkpointing, devices): left out of the HParams dashboard, so that its table
+# shows what tells runs apart. The text table keeps every field.
+NOT_HPARAMS = ("data_source", "data_dir", "log_every", "image_every", "checkpoint_every",
+               "keep_checkpoints", "jit_compile", "strategy", "tpu")  # fmt: skip
+
+
+def write_configuration(config, run_name: str) -> None:
     """The run's configuration, with the default summary writer: through the HParams
-    plugin (every DrawConfig field; the metrics are HPARAMS_METRICS) and as a text table."""
+    plugin as the trial `run_name` (the fields that define the model and its training, in
+    DrawConfig's order; the metrics are HPARAMS_METRICS) and every field as a text table."""
     values = dataclasses.asdict(config)
     domains = {}
     for f in dataclasses.fields(DrawConfig):
+        if f.name in NOT_HPARAMS:
+            continue
         choices = f.metadata["choices"]
         domain = hparams_api.Discrete(list(choices)) if choices else None
         domains[f.name] = hparams_api.HParam(f.name, domain)
     hparams_api.hparams_config(hparams=list(domains.values()), metrics=HPARAMS_METRICS)
-    hparams_api.hparams({domains[k]: v for k, v in values.items()})
+    hparams_api.hparams({domains[k]: values[k] for k in domains}, trial_id=run_name)
     rows = "\n".join(f"| {k} | {v!r} |" for k, v in values.items())
     tf.summary.text("config", f"| field | value |\n|---|---|\n{rows}", step=0)
 
@@ -258,7 +269,7 @@ class Trainer:
                 for name in ("train", "test", "")
             )
             with run_writer.as_default():
-                write_configuration(config)
+                write_configuration(config, os.path.basename(os.path.normpath(self.run.path)))
             run_writer.close()
         if start >= config.train_iters:
             self.log(f"the run is already at step {start} >= --train_iters={config.train_iters}")

@@ -11,7 +11,6 @@ from data import ImageData  # noqa: E402
 from draw.config import make_config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 
 
 def tiny_config(**overrides):

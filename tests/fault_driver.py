@@ -1,6 +1,6 @@
 """Runs train.py with a pause at one point of its work, so that a test can kill it there.
 
-    python tests/fault_driver.py POINT N [train.py flags ...]
+    python -m tests.fault_driver POINT N [train.py flags ...]
 
 POINT is where to pause:
   merge   saving ckpt-N: its data is in the temporary folder ckpt-N_temp, the final
@@ -92,7 +92,6 @@ if __name__ == "__main__":
     point, n = sys.argv[1], int(sys.argv[2])
     script = GENERATE if point == "rename" else TRAIN
     sys.argv = [script, *sys.argv[3:]]
-    sys.path.insert(0, REPO)
     from draw import cli  # noqa: F401  (imports TensorFlow quietly, as the scripts do)
 
     install(point, n)

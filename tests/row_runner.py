@@ -2,7 +2,7 @@
 does, for scripts whose flags clash with another script's in the test process
 (evaluate.py's and generate.py's --num_samples): one TensorFlow import for all of them.
 
-    python tests/row_runner.py ROWS.json
+    python -m tests.row_runner ROWS.json
 
 ROWS.json holds {"script": ..., "rows": [{"args": [...], "folder": ...}, ...]}; for each
 row it prints, as one JSON line on its stdout, the exit status, stdout, stderr and whether
@@ -14,10 +14,8 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.script_runner import run_in_process  # noqa: E402
-from tests.test_cli import checksums  # noqa: E402
+from tests.script_runner import run_in_process
+from tests.test_cli import checksums
 
 
 class FdCapture:

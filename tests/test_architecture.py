@@ -1,4 +1,5 @@
-"""The layout of docs/architecture.md: every project import at module level, no cycles."""
+"""The layout of docs/architecture.md: every import of the library at module level, no
+cycles, every import pointing to a lower layer, and the tools (bench/, experiments/) on top."""
 
 import ast
 import os
@@ -6,12 +7,13 @@ import os
 from tests.conftest import REPO
 
 PACKAGES = ("draw", "models", "data")
+TOOLS = ("bench", "experiments")  # at the top, beside the scripts
 
 
-def _modules():
-    """{module name: path} of every module of the library packages."""
+def _modules(packages=PACKAGES):
+    """{module name: path} of every module of the packages (default: the library's)."""
     modules = {}
-    for package in PACKAGES:
+    for package in packages:
         for name in sorted(os.listdir(os.path.join(REPO, package))):
             if name.endswith(".py"):
                 stem = name[: -len(".py")]
@@ -20,8 +22,8 @@ def _modules():
     return modules
 
 
-def _project_imports(tree, modules):
-    """(node, imported project module) for every import in tree, at any depth."""
+def _project_imports(tree, modules, packages=PACKAGES):
+    """(node, imported module of packages) for every import in tree, at any depth."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -35,7 +37,7 @@ def _project_imports(tree, modules):
         else:
             continue
         for name in names:
-            if name.split(".")[0] in PACKAGES:
+            if name.split(".")[0] in packages:
                 yield node, name
 
 
@@ -93,6 +95,7 @@ LAYERS = {
     "draw.evaluation": 7,
     "draw.training": 8, "draw.api": 8,
     "draw.cli": 9,
+    "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
 }  # fmt: skip
 
 
@@ -101,3 +104,47 @@ def test_every_import_points_to_a_lower_layer():
     assert set(graph) == set(LAYERS)
     upward = [f"{m} -> {i}" for m in graph for i in graph[m] if LAYERS[i] >= LAYERS[m]]
     assert upward == []
+
+
+def test_the_library_imports_no_tool_nor_test():
+    everything = PACKAGES + TOOLS + ("tests",)
+    wrong = []
+    for module, path in _modules().items():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for _, name in _project_imports(tree, {}, everything):
+            if name.split(".")[0] not in PACKAGES:
+                wrong.append(f"{module} -> {name}")
+    assert wrong == []
+
+
+# The tools' layers above the library's (10: the scripts' layer): a tool's module imports
+# the library and lower modules of its own package; bench/ and experiments/ import neither
+# each other nor tests/, and the fidelity benchmark's reference trainer imports nothing of
+# the project (so that a slip cannot hide in both).
+TOOL_LAYERS = {
+    "bench": 10, "bench.measure": 10, "bench.flops": 10, "bench.plain": 10,
+    "bench.report": 10, "bench.write_svhn_files": 10,
+    "bench.cases": 10.1, "bench.tricks": 10.2, "bench.run": 10.3,
+    "experiments": 10, "experiments.reference_draw": 10, "experiments.report_tables": 10,
+    "experiments.reproduce": 10.1, "experiments.fidelity": 10.1,
+}  # fmt: skip
+
+
+def test_the_tools_import_downward():
+    library, tools = _modules(), _modules(TOOLS)
+    assert set(tools) == set(TOOL_LAYERS)
+    layers = {**LAYERS, **TOOL_LAYERS}
+    wrong = []
+    for module, path in tools.items():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for _, name in _project_imports(tree, {**library, **tools}, PACKAGES + TOOLS + ("tests",)):
+            top = name.split(".")[0]
+            if module == "experiments.reference_draw":
+                wrong.append(f"{module} -> {name}")
+            elif top == "tests" or (top in TOOLS and top != module.split(".")[0]):
+                wrong.append(f"{module} -> {name}")
+            elif name not in layers or layers[name] >= layers[module]:
+                wrong.append(f"{module} -> {name}")
+    assert wrong == []

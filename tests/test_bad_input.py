@@ -318,7 +318,7 @@ def test_bad_input(
 
 
 # evaluate.py defines flags that clash with generate.py's in one process (--num_samples),
-# so its rows run in one subprocess for all of them (tests/row_runner.py).
+# so its rows run in one subprocess for all of them (python -m tests.row_runner).
 EVALUATE_ROWS = [
     ("truncated .data", [], ["ckpt-10", "--restore_from_previous"]),
     ("garbage list", [], ["is unreadable", "--restore_from_previous"]),
@@ -359,7 +359,7 @@ def evaluate_results(tmp_path_factory, trained_run, bad_data):
         rows.append({"args": args, "folder": str(root / str(i))})
     request = root / "rows.json"
     request.write_text(json.dumps({"script": "evaluate.py", "rows": rows}))
-    result = run_script("tests/row_runner.py", str(request), env={"HOME": str(home)}, timeout=900)
+    result = run_script("-m tests.row_runner", str(request), env={"HOME": str(home)}, timeout=900)
     assert result.returncode == 0, result.stderr
     results = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(results) == len(rows), result.stdout

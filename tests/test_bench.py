@@ -25,6 +25,11 @@ ROWS = [
     "IWAE estimate, K=100",
 ]
 
+MIRRORED_ROWS = [  # train_mirrored: its rows depend on the logical CPUs TensorFlow started with
+    "train, no strategy",
+    "train, MirroredStrategy over 1 logical CPU",
+]
+
 TRICK_ROWS = [  # bench/tricks.py: a row per variant of each trick
     "trick: filterbank gradient hand-written, train",
     "trick: filterbank gradient autodiff, train",
@@ -37,7 +42,7 @@ TRICK_ROWS = [  # bench/tricks.py: a row per variant of each trick
 
 def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     output = tmp_path / "results.json"
-    result = run_script("bench/run.py", "--quick", f"--output={output}")
+    result = run_script("-m bench.run", "--quick", f"--output={output}")
     assert result.returncode == 0, result.stderr
     document = json.loads(output.read_text())
     names = [(row["name"], row["preset"]) for row in document["rows"]]
@@ -53,6 +58,9 @@ def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     train = next(row for row in document["rows"] if row["name"] == ROWS[0])
     assert train["ms"] > 0 and 0 < train["matmul_fraction"] and train["gflop"] > 0
     assert all("seconds" in row for row in document["rows"] if row["name"] in ROWS[7:])
+    for name in MIRRORED_ROWS:
+        row = next(row for row in document["rows"] if row["name"] == name)
+        assert row["ms"] > 0 and name in result.stdout
     tricks = {row["name"]: row for row in document["rows"] if row["name"].startswith("trick")}
     for name in TRICK_ROWS:
         assert name in tricks and tricks[name]["ms"] > 0 and name in result.stdout
@@ -60,8 +68,18 @@ def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     assert tricks[TRICK_ROWS[2]]["seconds"] > 0
 
 
+def test_the_svhn_files_case_trains_train_py_in_its_own_process(tmp_path):
+    output = tmp_path / "results.json"
+    command = ["--quick", "--isolate", "--cases=train_svhn_files", f"--output={output}"]
+    result = run_script("-m bench.run", *command)
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(output.read_text())["rows"]
+    assert row["name"] == "train.py on SVHN files, 4 iterations" and row["preset"] == "paper_svhn"
+    assert 0 < row["ms"] < row["seconds"] * 1e3 and row["peak_rss_mb"] > 0
+
+
 def test_bench_rejects_an_unknown_case():
-    result = run_script("bench/run.py", "--cases=nonsense")
+    result = run_script("-m bench.run", "--cases=nonsense")
     assert result.returncode == 2 and "nonsense" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -12,9 +12,11 @@ from tests.conftest import REPO
 
 
 def run_script(script, *args, timeout=300, env=None):
-    """Runs script with args; env: variables added to this process's environment."""
+    """Runs script with args; env: variables added to this process's environment.
+    script: a path in the repository, or "-m package.module"."""
+    target = script.split() if script.startswith("-m ") else [os.path.join(REPO, script)]
     return subprocess.run(
-        [sys.executable, os.path.join(REPO, script), *args],
+        [sys.executable, *target, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -65,11 +67,11 @@ def test_bad_flags_are_one_line_errors(tmp_path, args, fragment):
 def test_truncated_data_file_is_an_error(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    from tests.conftest import SHARED_MNIST
+    from data.mnist import EMBEDDED_DIR
 
-    for name in os.listdir(SHARED_MNIST):
+    for name in os.listdir(EMBEDDED_DIR):
         if name.endswith(".gz"):
-            data = open(os.path.join(SHARED_MNIST, name), "rb").read()
+            data = open(os.path.join(EMBEDDED_DIR, name), "rb").read()
             (folder / name).write_bytes(data[: len(data) // 2] if "train-images" in name else data)
     result = run_script("train.py", f"--logdir={tmp_path}/run", f"--data_dir={folder}")
     assert_one_line_error(result, "train-images-idx3-ubyte.gz")

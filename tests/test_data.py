@@ -1,6 +1,8 @@
-"""The MNIST loaders on the real files in ../shared/data, binarization, bad files."""
+"""The MNIST loaders, checked against the published checksums and against files the tests
+write themselves through an IDX writer and reader of their own; binarization, bad files."""
 
 import gzip
+import hashlib
 import os
 import shutil
 
@@ -9,7 +11,7 @@ import pytest
 
 from data import mnist, pipeline
 from draw.errors import DrawError
-from tests.conftest import SHARED_MNIST
+from tests.conftest import write_idx
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -35,27 +37,80 @@ def test_embedded_copy_is_real_mnist(embedded):
     assert embedded.source == "embedded"
 
 
-def test_idx_folder_and_npz_give_the_same_arrays(embedded, tmp_path):
-    from_idx = mnist.load("files", SHARED_MNIST)
+# MD5 of the canonical uncompressed MNIST files, as published with the data set (and in
+# data/mnist_idx/README.md).
+CANONICAL_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+
+def _own_read_idx(raw):
+    """The test's own IDX parser: magic 0x0000 08 <ndim>, ndim big-endian int32 sizes, bytes."""
+    assert raw[:3] == bytes([0, 0, 8])
+    ndim = raw[3]
+    dims = np.frombuffer(raw[4 : 4 + 4 * ndim], dtype=">i4")
+    return np.frombuffer(raw[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
+
+
+@pytest.fixture(scope="module")
+def canonical():
+    """{file name: uncompressed bytes} of the embedded copy, each checked against the
+    published MD5 of the canonical MNIST file."""
+    files = {}
+    for name, md5 in CANONICAL_MD5.items():
+        with gzip.open(os.path.join(mnist.EMBEDDED_DIR, name + ".gz")) as f:
+            files[name] = f.read()
+        assert hashlib.md5(files[name]).hexdigest() == md5, name
+    return files
+
+
+def test_embedded_loader_matches_the_canonical_bytes(embedded, canonical):
+    own = {name: _own_read_idx(raw) for name, raw in canonical.items()}
+    np.testing.assert_array_equal(embedded.train_images[..., 0], own["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(embedded.train_labels, own["train-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(embedded.test_images[..., 0], own["t10k-images-idx3-ubyte"])
+    np.testing.assert_array_equal(embedded.test_labels, own["t10k-labels-idx1-ubyte"])
+
+
+def _write_gz_folder(folder, canonical):
+    """The four IDX files, rewritten by the test's own IDX writer and gzipped."""
+    for name, raw in canonical.items():
+        write_idx(os.path.join(folder, name + ".gz"), _own_read_idx(raw))
+
+
+def test_idx_folder_and_npz_give_the_same_arrays(embedded, canonical, tmp_path):
+    (tmp_path / "idx").mkdir()
+    _write_gz_folder(tmp_path / "idx", canonical)
+    from_idx = mnist.load("files", str(tmp_path / "idx"))
     _check_real_mnist(from_idx)
     np.testing.assert_array_equal(from_idx.train_images, embedded.train_images)
-    shutil.copy(os.path.join(SHARED_MNIST, "mnist.npz"), tmp_path / "mnist.npz")
-    from_npz = mnist.load("auto", str(tmp_path))
+    (tmp_path / "npz").mkdir()
+    own = {name: _own_read_idx(raw) for name, raw in canonical.items()}
+    np.savez(
+        tmp_path / "npz" / "mnist.npz",
+        x_train=own["train-images-idx3-ubyte"],
+        y_train=own["train-labels-idx1-ubyte"],
+        x_test=own["t10k-images-idx3-ubyte"],
+        y_test=own["t10k-labels-idx1-ubyte"],
+    )
+    from_npz = mnist.load("auto", str(tmp_path / "npz"))
     np.testing.assert_array_equal(from_npz.test_images, embedded.test_images)
     np.testing.assert_array_equal(from_npz.train_labels, embedded.train_labels)
 
 
-def test_uncompressed_dotted_idx_files_are_read(tmp_path, embedded):
-    for name in mnist.IDX_FILES.values():
-        with gzip.open(os.path.join(SHARED_MNIST, name + ".gz")) as f:
-            (tmp_path / name.replace("-idx", ".idx")).write_bytes(f.read())
+def test_uncompressed_dotted_idx_files_are_read(tmp_path, embedded, canonical):
+    for name, raw in canonical.items():
+        (tmp_path / name.replace("-idx", ".idx")).write_bytes(raw)
     data = mnist.load("files", str(tmp_path))
     np.testing.assert_array_equal(data.test_labels, embedded.test_labels)
 
 
 def _copy_idx(tmp_path):
     for name in mnist.IDX_FILES.values():
-        shutil.copy(os.path.join(SHARED_MNIST, name + ".gz"), tmp_path / (name + ".gz"))
+        shutil.copy(os.path.join(mnist.EMBEDDED_DIR, name + ".gz"), tmp_path / (name + ".gz"))
 
 
 def test_truncated_gzip_is_a_clear_error(tmp_path):

@@ -1,7 +1,60 @@
-"""train.py says first which devices it trains on, under which strategy."""
+"""Device reporting names the devices the strategy actually uses, whatever the machine has:
+the logic is checked on lists of TensorFlow logical devices, and on this machine against
+the device TensorFlow places an op on."""
 
+import tensorflow as tf
+
+from draw import distribute
 from tests.conftest import TINY_TRAIN_FLAGS
 from tests.script_runner import run_in_process
+
+
+def _logical(*names):
+    return [
+        tf.config.LogicalDevice(f"/job:localhost/replica:0/task:0/device:{n}", n[:3]) for n in names
+    ]
+
+
+def test_default_strategy_names_the_gpu_when_there_is_one():
+    default = tf.distribute.get_strategy()
+    with_gpus = distribute.describe(default, "default", _logical("CPU:0", "GPU:0", "GPU:1"))
+    assert with_gpus == "training on GPU:0 (--strategy=default, 1 replica); 2 GPU(s) visible"
+    cpu_only = distribute.describe(default, "default", _logical("CPU:0", "CPU:1"))
+    assert cpu_only.startswith("training on CPU:0 (--strategy=default, 1 replica); no GPU")
+
+
+class _FakeExtended:
+    def __init__(self, devices):
+        self.worker_devices = devices
+
+
+class _FakeStrategy:
+    """A strategy's two attributes describe reads, as a TPUStrategy on 8 cores has them."""
+
+    def __init__(self, devices):
+        self.extended = _FakeExtended(devices)
+        self.num_replicas_in_sync = len(devices)
+
+
+def test_strategies_with_devices_name_them_all():
+    tpu = _FakeStrategy([f"/job:worker/replica:0/task:0/device:TPU:{i}" for i in range(8)])
+    line = distribute.describe(tpu, "tpu", _logical("CPU:0"))
+    assert line.startswith("training on " + ", ".join(f"TPU:{i}" for i in range(8)))
+    assert "(--strategy=tpu, 8 replicas)" in line
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    mirrored = tf.distribute.MirroredStrategy(cpus)
+    line = distribute.describe(mirrored, "mirrored")
+    assert line.startswith("training on CPU:0, CPU:1 (--strategy=mirrored, 2 replicas)"), line
+
+
+def test_default_placement_is_where_tensorflow_places_an_op():
+    placed = tf.constant(1.0) + 1.0
+    expected = distribute.default_placement(tf.config.list_logical_devices())
+    placed, expected = (tf.DeviceSpec.from_string(d) for d in (placed.device, expected))
+    assert (placed.device_type, placed.device_index) == (
+        expected.device_type,
+        expected.device_index,
+    )
 
 
 def test_train_prints_its_devices_and_strategy_first(capfd, tmp_path, tiny_mnist_dir):
@@ -9,5 +62,8 @@ def test_train_prints_its_devices_and_strategy_first(capfd, tmp_path, tiny_mnist
     status, out, err = run_in_process(capfd, "train.py", f"--logdir={tmp_path}/run", *args)
     assert status == 0, err
     first = out.splitlines()[0]
-    assert first.startswith("training on CPU:0 (--strategy=default, 1 replica); "), first
-    assert "no GPU visible (for an NVIDIA GPU: pip install tensorflow[and-cuda])" in first
+    logical = tf.config.list_logical_devices()
+    device = distribute.default_placement(logical).split("device:")[-1]
+    assert first.startswith(f"training on {device} (--strategy=default, 1 replica); "), first
+    if not any(d.device_type == "GPU" for d in logical):
+        assert "no GPU visible (for an NVIDIA GPU: pip install tensorflow[and-cuda])" in first

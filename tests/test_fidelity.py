@@ -1,14 +1,14 @@
-"""The fidelity benchmark: its independent trainer (bench/reference_draw.py) computes the NumPy
-DRAW's losses on the same weights and lowers them when it trains; the harness
-(bench/fidelity.py) refuses flags that would make the two trainings differ."""
+"""The fidelity benchmark: its independent trainer (experiments/reference_draw.py) computes
+the NumPy DRAW's losses on the same weights and lowers them when it trains; the harness
+(experiments/fidelity.py) refuses flags that would make the two trainings differ."""
 
 from types import SimpleNamespace
 
 import numpy as np
 import tensorflow as tf
 
-from bench import reference_draw as ref
 from data import mnist, pipeline
+from experiments import reference_draw as ref
 from tests import numpy_draw
 from tests.test_cli import assert_one_line_error, run_script
 
@@ -93,6 +93,6 @@ def test_fidelity_refuses_bad_flags_with_one_line():
         (["--train_iters=0"], "--train_iters"),
         (["--no_such_flag"], "no_such_flag"),
     ]:
-        result = run_script("bench/fidelity.py", *args)
+        result = run_script("-m experiments.fidelity", *args)
         assert result.returncode == 2
         assert_one_line_error(result, fragment)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from draw import evaluation, generation
+from draw.cli import TRAINING_ONLY
 from draw.config import DrawConfig, flag_name
 from tests.conftest import REPO
 from tests.script_runner import run_in_process
@@ -48,22 +49,50 @@ def test_help_lists_exactly_the_accepted_flags_grouped(capfd, script, options):
         status, out, err = run_in_process(capfd, script, "--help")
     assert status == 0, err
     groups = _listed(out)
-    expected_groups = GROUPS + ([script] if options else [])
+    # The script's own flags first; generate.py and evaluate.py have no training flags.
+    expected_groups = [script, "data", "model", "run and output"] if options else GROUPS
     assert list(groups) == expected_groups
     listed = [name for names in groups.values() for name in names]
     assert len(listed) == len(set(listed))  # each flag once
     accepted = {f.name for f in dataclasses.fields(DrawConfig)} | RUN_FLAGS | set(_own(options))
+    if options:
+        accepted -= set(TRAINING_ONLY)
     assert set(listed) == accepted
     assert set(groups.get(script, [])) == set(_own(options))  # --seed: the script's meaning
     assert {"dataset", "binarize", "data_dir"} <= set(groups["data"])
     assert {"T", "read_attn", "model"} <= set(groups["model"])
-    assert {"batch_size", "learning_rate", "train_iters", "strategy"} <= set(groups["training"])
+    if not options:
+        training = {"batch_size", "learning_rate", "train_iters", "strategy"}
+        assert training <= set(groups["training"])
+        assert "  --batch_size=<int>  (default: 100)\n" in out
     # Defaults and choices.
     assert "  --dataset=<mnist|svhn>  (default: mnist)\n      Dataset to model." in out
     assert "  --[no]read_attn  (default: true)\n" in out
-    assert "  --batch_size=<int>  (default: 100)\n" in out
-    doc = ast.get_docstring(ast.parse(open(os.path.join(REPO, script)).read()))
+    code = os.path.join(REPO, "draw", script)
+    doc = ast.get_docstring(ast.parse(open(code).read()))
     assert out.startswith(doc.splitlines()[0])  # the script's docstring first
+
+
+@pytest.mark.parametrize(
+    "script,flag",
+    [
+        ("generate.py", "--learning_rate=0.5"),
+        ("generate.py", "--noskip_nonfinite"),
+        ("generate.py", "--strategy"),
+        ("evaluate.py", "--batch_size=7"),
+    ],
+)
+def test_training_flags_are_refused_by_generate_and_evaluate(capfd, script, flag):
+    options = {"generate.py": generation.Options, "evaluate.py": evaluation.Options}[script]
+    assert set(_own(options)).isdisjoint(TRAINING_ONLY)
+    if script == "evaluate.py":  # its flags clash with generate.py's in one process
+        result = run_script(script, "--elbo", flag)
+        status, err = result.returncode, result.stderr
+    else:
+        status, _, err = run_in_process(capfd, script, "--stochastic", flag)
+    name = flag.lstrip("-").split("=")[0].removeprefix("no")
+    expected = f"{script}: error: --{name} is a flag of train.py (draw-train), not of {script}"
+    assert (status, err.strip().splitlines()) == (2, [expected])
 
 
 def test_generate_help_gives_the_seed_its_own_meaning(capfd):

@@ -19,14 +19,14 @@ from tests.conftest import REPO, TINY_TRAIN_FLAGS
 from tests.script_runner import config_from_flags, run_in_process
 from tests.test_cli import checksums
 
-DRIVER = os.path.join(REPO, "tests", "fault_driver.py")
+DRIVER = ["-m", "tests.fault_driver"]
 TRAIN_ITERS = 20
 
 
 def _launch(run_dir, data_dir, pause=None, resume_file=""):
     command = [os.path.join(REPO, "train.py")]
     if pause:
-        command = [DRIVER, *pause]
+        command = [*DRIVER, *pause]
     flags = [f"--logdir={run_dir}", f"--data_dir={data_dir}", f"--train_iters={TRAIN_ITERS}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DRAW_RESUME_FILE": resume_file}
     return subprocess.Popen(

@@ -9,10 +9,10 @@ import sys
 import pytest
 from absl import flags
 
-from bench import report_tables
-from bench.report_tables import figures_of
 from draw.config import define_flags, explicit_config_values, make_config
 from draw.run_dir import RunDir
+from experiments import report_tables
+from experiments.report_tables import figures_of
 from tests.conftest import REPO
 from tests.test_cli import assert_one_line_error
 
@@ -85,7 +85,7 @@ def test_latest_step_reads_the_managers_file(tmp_path):
 )
 def test_bad_reproduction_flags_are_one_line_errors(tmp_path, args, fragment):
     result = subprocess.run(
-        [sys.executable, "-m", "bench.reproduce", f"--out={tmp_path}/out", *args],
+        [sys.executable, "-m", "experiments.reproduce", f"--out={tmp_path}/out", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -2,9 +2,9 @@
 copy of the same files, grayscale, the SVHN options of the configuration, a few training
 steps in both colour modes, and bad input.
 
-Real SVHN cannot be had on this machine (../shared/data/README.md): every file here is
-written by the test in exactly the layout of train_32x32.mat (MATLAB 5, X uint8
-[32, 32, 3, N], y uint8 [N, 1] with 10 for digit 0).
+The suite needs no download: every file here is written by the test in exactly the
+layout of train_32x32.mat (MATLAB 5, X uint8 [32, 32, 3, N], y uint8 [N, 1] with 10 for
+digit 0).
 """
 
 import gzip

@@ -44,8 +44,16 @@ def test_configuration_through_the_hparams_plugin(run):
     for name, value in start.hparams.items():
         kind = value.WhichOneof("kind")
         logged[name] = getattr(value, kind)
+    # The run's name, and the values that define the model and its training only.
+    assert start.group_name == os.path.basename(path)
     expected = dataclasses.asdict(config)
+    paths_logging_devices = ["data_source", "data_dir", "log_every", "image_every",
+                             "checkpoint_every", "keep_checkpoints", "jit_compile", "strategy",
+                             "tpu"]  # fmt: skip
+    for setting in paths_logging_devices:
+        del expected[setting]
     assert set(logged) == set(expected)
+    assert {"T", "read_attn", "z_size", "learning_rate", "batch_size", "seed"} <= set(logged)
     for name, value in expected.items():
         assert logged[name] == (float(value) if type(value) in (int, float) else value), name
     experiment = metadata.parse_experiment_plugin_data(

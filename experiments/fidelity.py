@@ -1,8 +1,8 @@
 """The fidelity benchmark: train.py against an independent DRAW trainer, trained the same way.
 
-    python bench/fidelity.py [--train_iters=2000] [--seeds=0,1] [--project_flags=FLAGS ...]
+    python -m experiments.fidelity [--train_iters=2000] [--seeds=0,1] [--project_flags=FLAGS ...]
 
-For each seed, trains bench/reference_draw.py (written from the paper's equations, sharing
+For each seed, trains experiments/reference_draw.py (written from the paper's equations, sharing
 no code with the project) and `python train.py` (jang preset: T=10, 256-unit LSTMs, z=10,
 5x5 attention, batch 100, dynamic binarization) for --train_iters iterations, measures both
 test-set bounds L_x + L_z (nats per image, all 10,000 test images) on the same binarized test
@@ -13,7 +13,8 @@ reference's mean + --tolerance nats (2: about the seed-to-seed spread at 2,000 i
 exit status 1 if any fails.
 
 --project_flags (repeatable) adds train.py flags; each value is one project variant, e.g.
-    python bench/fidelity.py --project_flags=--lstm_init=jang --project_flags=--lstm_init=keras
+    python -m experiments.fidelity --project_flags=--lstm_init=jang \
+        --project_flags=--lstm_init=keras
 At most --jobs trainings run at once, each with one intra-op thread. The wall time is the
 training command's (start-up, training and its own end-of-run test bound). Runs, logs and
 the figures (fidelity.json, updated as each run ends) are kept in --workdir; a new invocation
@@ -75,7 +76,7 @@ def fail(message: str) -> None:
 
 def write_test_set(path: str) -> None:
     """The project's binarized MNIST test split (fixed seed) as uint8 0/1 `[10000, 28, 28, 1]`."""
-    sys.path.insert(0, REPO)  # the project's own loader: the binarization train.py tests on
+    # The project's own loader: the binarization train.py tests on.
     from draw import cli  # noqa: F401  (imports TensorFlow quietly)
 
     # isort: split
@@ -109,7 +110,7 @@ class Job:
         common = [f"--seed={seed}", f"--train_iters={FLAGS.train_iters}"]
         if variant is None:
             self.commands = [
-                python + ["bench/reference_draw.py", *common, f"--test_npy={test_npy}"]
+                python + ["-m", "experiments.reference_draw", *common, f"--test_npy={test_npy}"]
             ]
         else:
             train = [*common, f"--logdir={self.dir}", "--overwrite", "--log_every=500"]
@@ -124,7 +125,7 @@ class Job:
     def key(self) -> tuple[str, str]:
         """(command, code) of the training: what decides whether a result can be reused."""
         if self.variant is None:
-            with open(os.path.join(REPO, "bench", "reference_draw.py"), "rb") as f:
+            with open(os.path.join(REPO, "experiments", "reference_draw.py"), "rb") as f:
                 code = "reference_draw.py sha256 " + hashlib.sha256(f.read()).hexdigest()[:16]
         else:
             code = "commit " + project_commit()

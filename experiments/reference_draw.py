@@ -1,6 +1,6 @@
-"""An independent DRAW trainer, the yardstick of bench/fidelity.py:
+"""An independent DRAW trainer, the yardstick of experiments/fidelity.py:
 
-    python bench/reference_draw.py [--train_iters=2000] [--seed=0] [--test_npy=PATH]
+    python -m experiments.reference_draw [--train_iters=2000] [--seed=0] [--test_npy=PATH]
 
 Written from the DRAW paper's equations in plain TensorFlow and sharing no code with the
 project (its own MNIST loading, model, Adam and loop), so that a slip cannot hide in both.

@@ -1,6 +1,6 @@
-"""Reproduces the report's tables 6.1 and 6.2: python -m bench.reproduce --budget_iters=N
+"""Reproduces the report's tables 6.1 and 6.2: python -m experiments.reproduce --budget_iters=N
 
-Trains every row of both tables (bench/report_tables.py) on MNIST for the same number of
+Trains every row of both tables (experiments/report_tables.py) on MNIST for the same number of
 iterations with train.py, evaluates each with `evaluate.py --elbo --nn-nll`, and writes
 the tables (Markdown and CSV) with the report's numbers beside ours into --out:
 
@@ -26,10 +26,10 @@ from draw import cli  # first: it imports TensorFlow quietly
 # isort: split
 from absl import flags
 
-from bench import report_tables
 from draw.config import FLAGS, explicit_config_values, fields_with_role
 from draw.errors import DrawError
 from draw.run_dir import RunDir, atomic_write
+from experiments import report_tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Shared flags that may be passed on to every row besides the training settings: the seed
@@ -162,7 +162,7 @@ def define_reproduce_flags() -> None:
     flags.DEFINE_integer("budget_iters", 1000, "Training iterations of every row.")
     flags.DEFINE_string("out", os.path.join("runs", "reproduce"), "Folder of the runs and tables.")
     flags.DEFINE_list(
-        "rows", [], "Only these rows, in this order (run names, see bench/report_tables.py)."
+        "rows", [], "Only these rows, in this order (run names, see experiments/report_tables.py)."
     )
     flags.DEFINE_boolean("train_only", False, "Train the rows, do not evaluate them.")
     flags.DEFINE_integer("num_samples", 1000, "Generated images per row for the NN-NLL.")

@@ -1,0 +1,53 @@
+"""Trains DRAW: python train.py [--dataset=mnist] [--preset=jang] [--logdir=RUN] ...
+
+Resumes from RUN's latest checkpoint; `--train_iters=N` on an existing run extends it to
+N iterations in all. Watch it with `tensorboard --logdir RUN`. `--strategy` trains on
+several GPUs, machines or a TPU. SIGINT (Ctrl-C) or SIGTERM saves a checkpoint and stops;
+running the same command resumes. --pretrained=NAME starts a new run from a shipped
+model's weights and configuration.
+"""
+
+from draw import cli  # first: it imports TensorFlow quietly
+
+# isort: split
+from data import load_dataset
+from draw import api, distribute
+from draw.config import FLAGS, explicit_config_values
+from draw.errors import DrawError
+from draw.run_dir import resolve_config
+from draw.training import Trainer
+
+
+def main(argv):
+    explicit = explicit_config_values(FLAGS)
+    initial_weights = ""
+    if FLAGS.pretrained:
+        explicit, initial_weights = api.starting_point(FLAGS.pretrained, explicit)
+    config, run, stored_image_shape = resolve_config(
+        explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
+    )
+    if "tpu" in explicit and config.strategy != "tpu":
+        raise DrawError(f"--tpu={config.tpu} needs --strategy=tpu")
+    distribute.configure_threads(FLAGS.intra_op_threads, config)  # before TF runs any op
+    strategy = distribute.make_strategy(config)  # before TensorFlow runs any op, too
+    print(distribute.describe(strategy, config.strategy), flush=True)
+    data = load_dataset(config)
+    Trainer(  # checks everything, then train() locks the run, and only then writes
+        config,
+        run,
+        data,
+        stored_image_shape,
+        strategy=strategy,
+        restore_from_previous=FLAGS.restore_from_previous,
+        overwrite=FLAGS.overwrite,
+        initial_weights=initial_weights,
+    ).train()
+
+
+def run():
+    """The draw-train command (and `python train.py`, `python -m draw.train`)."""
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()
