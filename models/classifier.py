@@ -38,6 +38,8 @@ class _Classifier(keras.Model):
     """Loss, metrics and the train/test steps every classifier here shares; a subclass
     defines `call(x) -> {"logits": [batch, NUM_CLASSES], ...}`."""
 
+    num_classes = NUM_CLASSES
+
     def __init__(self, image_shape, **kwargs):
         super().__init__(**kwargs)
         self.B, self.A, self.C = (int(d) for d in image_shape)

@@ -88,8 +88,11 @@ LAYERS = {
     "draw.attention": 2, "draw.losses": 2, "draw.distribute": 2,
     "draw.model": 3,
     "models.blocks": 3.1, "models.image_features": 3.2, "models.conv_read": 3.3,
-    "models.supervised": 3.3, "models.conv_encoder": 3.3, "models": 4,
-    "data.arrays": 1, "data.mnist": 2, "data.svhn": 2, "data.pipeline": 2, "data": 4,
+    "models.supervised": 3.3, "models.conv_encoder": 3.3, "models.classifier": 3.1,
+    "models": 4,
+    "data.arrays": 1, "data.mnist": 2, "data.svhn": 2, "data.pipeline": 2, "data.cluttered": 2,
+    "data": 4,
+    "draw.classification": 0,
     "draw.run_dir": 5, "draw.figures": 5,
     "draw.generation": 6,
     "draw.evaluation": 7,
@@ -128,6 +131,7 @@ TOOL_LAYERS = {
     "bench.cases": 10.1, "bench.tricks": 10.2, "bench.run": 10.3,
     "experiments": 10, "experiments.reference_draw": 10, "experiments.report_tables": 10,
     "experiments.reproduce": 10.1, "experiments.fidelity": 10.1,
+    "experiments.cluttered_curve": 10, "experiments.cluttered_plot": 10,
 }  # fmt: skip
 
 

@@ -1,6 +1,6 @@
-"""Plots learning curves written by bench.cluttered_curve: test error against iterations.
+"""Plots learning curves written by experiments.cluttered_curve: test error against iterations.
 
-    python -m bench.cluttered_plot OUT.png FOLDER/curve.csv ... [--title=TEXT]
+    python -m experiments.cluttered_plot OUT.png FOLDER/curve.csv ... [--title=TEXT]
 
 Each curve is labelled by its CSV's folder name (or the file's name without .csv when it
 is not called curve.csv).

@@ -1,7 +1,7 @@
 """Trains a cluttered-MNIST classifier and writes its learning curve (test error against
 iterations) as CSV: the initialisation study of docs/cluttered.md.
 
-    python -m bench.cluttered_curve --out=DIR [--model=glimpse] [--T=4]
+    python -m experiments.cluttered_curve --out=DIR [--model=glimpse] [--T=4]
         [--log_sigma2_bias=3] [--curriculum=0] [--iters=2000] [--eval_every=250]
         [--test_count=2000]
 
