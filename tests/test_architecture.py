@@ -132,6 +132,7 @@ TOOL_LAYERS = {
     "experiments": 10, "experiments.reference_draw": 10, "experiments.report_tables": 10,
     "experiments.reproduce": 10.1, "experiments.fidelity": 10.1,
     "experiments.cluttered_curve": 10, "experiments.cluttered_plot": 10,
+    "experiments.cluttered_table": 10.1,
 }  # fmt: skip
 
 
