@@ -69,7 +69,17 @@ def expand_user_paths(flag_values=FLAGS) -> None:
 
 HELP_ARGS = ("--help", "-h", "-?", "--helpshort")
 # DrawConfig's fields that choose the data; its other fields set the model or the training.
-DATA_FIELDS = ("dataset", "binarize", "color", "svhn_extra", "data_source", "data_dir")
+DATA_FIELDS = (
+    "dataset",
+    "binarize",
+    "color",
+    "svhn_extra",
+    "clutter_size",
+    "num_distractors",
+    "distractor_size",
+    "data_source",
+    "data_dir",
+)
 # DrawConfig's fields that only training reads: generate.py and evaluate.py refuse them.
 TRAINING_ONLY = tuple(name for name in fields_with_role("train") if name not in DATA_FIELDS)
 
