@@ -342,7 +342,7 @@ def hardware() -> str:
     gpus = tf.config.list_physical_devices("GPU")
     devices = f"{len(gpus)} GPU(s) and " if gpus else ""
     return (
-        f"{devices}{os.cpu_count()}-core {platform.machine()} CPU, TensorFlow "
+        f"{devices}{os.cpu_count()}-core {platform.machine().replace('_', '-')} CPU, TensorFlow "
         f"{'.'.join(tf.__version__.split('.')[:2])}"
     )
 
@@ -365,14 +365,14 @@ def _classifier_card(name: str, facts: dict) -> str:
             "Per-class errors",
             ", ".join(_class_error_text(k, e) for k, e in enumerate(figures["class_errors"])),
         ),
-        ("Budget", f"{facts['step']} iterations of batches of {c.batch_size}; {hardware()}"),
+        ("Budget", f"{facts['step']:,} iterations of batches of {c.batch_size}; {hardware()}"),
         *_provenance_rows(facts),
     ]
     return f"""# {name}
 
 A classifier of {c.clutter_size}x{c.clutter_size} cluttered translated MNIST
 ({c.num_distractors} distractors of {c.distractor_size}x{c.distractor_size}): {what};
-trained for {facts["step"]} iterations.
+trained for {facts["step"]:,} iterations.
 
 {_table(rows)}
 
