@@ -33,15 +33,17 @@ def read_curve(path: str):
     return [int(r["step"]) for r in rows], [100 * float(r["test_error"]) for r in rows]
 
 
-def plot(out: str, paths, title: str = "") -> None:
+def plot(out: str, paths, title: str = "", top: float = 100) -> None:
+    """The curves of the CSV files paths in one figure (test error from 0 to top %)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for path in paths:
         steps, errors = read_curve(path)
         ax.plot(steps, errors, marker=".", label=label_of(path))
-    ax.axhline(90, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
+    if top >= 90:
+        ax.axhline(90, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
     ax.set_xlabel("training iterations (batches of 100)")
     ax.set_ylabel("test error (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, top)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:

@@ -100,7 +100,7 @@ def main(argv=None):
         f.write(text + "\n")
     if curves:
         title = "test error on the 10,000 test images; 2-core x86-64 CPU, TensorFlow 2.21"
-        cluttered_plot.plot(os.path.join(args.out, "curves.png"), curves, title)
+        cluttered_plot.plot(os.path.join(args.out, "curves.png"), curves, title, top=30)
     print(text)
 
 
