@@ -55,12 +55,14 @@ class Sizes:
     svhn_iters: int = 40  # of train_svhn_files, progress every svhn_window iterations
     svhn_window: int = 10
     overrides: dict = dataclasses.field(default_factory=dict)
+    classifier_overrides: dict = dataclasses.field(default_factory=dict)
+    generator_batches: int = 50
 
 
-FULL = Sizes(train_calls={"jang": 20, "paper_mnist": 4}, repeats=5)
+FULL = Sizes(train_calls={"jang": 20, "paper_mnist": 4, "cluttered_mnist": 10}, repeats=5)
 # Tiny sizes for the smoke test: every row, in seconds.
 QUICK = Sizes(
-    train_calls={"jang": 2, "paper_mnist": 2},
+    train_calls={"jang": 2, "paper_mnist": 2, "cluttered_mnist": 2},
     repeats=3,
     generate_images=50,
     pipeline_batches=3,
@@ -71,6 +73,8 @@ QUICK = Sizes(
     svhn_iters=4,
     svhn_window=2,
     overrides=dict(T=2, enc_size=8, dec_size=8, z_size=2, batch_size=10),
+    classifier_overrides=dict(T=2, dec_size=8, batch_size=10),
+    generator_batches=2,
 )
 
 
@@ -81,7 +85,8 @@ def threads_in_force() -> str:
 
 
 def _config(preset, sizes, **extra):
-    return make_config(preset, **{**sizes.overrides, **extra})
+    overrides = sizes.classifier_overrides if preset == "cluttered_mnist" else sizes.overrides
+    return make_config(preset, **{**overrides, **extra})
 
 
 def configure_threads(setting, config) -> None:
@@ -218,6 +223,50 @@ def data_pipeline(sizes):
             note="per batch of 100, dynamic binarization",
         )
     ]
+
+
+def cluttered_generator(sizes):
+    """The cluttered-MNIST generator (data.cluttered) against the classifier's training
+    step in one process: images/s of the NumPy generator alone, of the tf.data pipeline
+    that serves it to train.py (one thread of its own), and of the 8-glimpse training step
+    (cluttered_mnist preset, train.py's threads); the note gives the generator's rate over
+    the step's."""
+    config = _config("cluttered_mnist", sizes)
+    configure_threads(distribute.AUTO_THREADS, config)
+    data = load_dataset(config)
+    model, _, batch = _train_setup(config, data)
+    step = tf.function(model.train_step)
+    step(batch)
+    n, size = sizes.generator_batches, config.batch_size
+    stream = iter(pipeline.train_batches(data, size, config.seed, config.binarize))
+    counter = iter(range(10**9))
+
+    def through_pipeline():
+        for _ in range(n):
+            next(stream)
+
+    fns = {
+        "numpy": lambda: [data.train_batch(config.seed, next(counter), size) for _ in range(n)],
+        "pipeline": through_pipeline,
+        "step": lambda: step(batch),
+    }
+    seconds = measure.interleaved_seconds_per_call(
+        fns, {"numpy": 1, "pipeline": 1, "step": 5}, sizes.repeats
+    )
+    step_rate = size / seconds["step"]
+    rows = []
+    for name, label in (("numpy", "NumPy, one thread"), ("pipeline", "tf.data, as train.py")):
+        rate = n * size / seconds[name]
+        rows.append(
+            dict(
+                name=f"cluttered generator ({label})",
+                preset="cluttered_mnist",
+                ms=seconds[name] / n * 1e3,
+                images_per_s=rate,
+                note=f"{rate / step_rate:.1f}x the training step's {step_rate:.0f} images/s",
+            )
+        )
+    return rows
 
 
 def evaluation(sizes):

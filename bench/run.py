@@ -47,6 +47,8 @@ def _cases():
         "train_svhn_files": cases.train_svhn_files,
         "generate_jang": lambda s: cases.generate("jang", s),
         "generate_paper_mnist": lambda s: cases.generate("paper_mnist", s),
+        "train_cluttered_mnist": lambda s: cases.train("cluttered_mnist", s, jit_compile=False),
+        "cluttered_generator": cases.cluttered_generator,
         "data_pipeline": cases.data_pipeline,
         "evaluation": cases.evaluation,
         "trick_filterbank_gradient": tricks.filterbank_gradient,

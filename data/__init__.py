@@ -6,13 +6,17 @@ knows which dataset it is serving: the model reads the image shape from `ImageDa
 A new dataset is a loader module and a line in LOADERS (see docs/extending.md).
 """
 
-from draw.data import mnist, svhn
+from draw.data import cluttered, mnist, svhn
 from draw.data.arrays import ImageData
 
 LOADERS = {
     "mnist": lambda config: mnist.load(config.data_source, config.data_dir),
     "svhn": lambda config: svhn.load(
         config.data_source, config.data_dir, config.color, config.svhn_extra
+    ),
+    "cluttered_mnist": lambda config: cluttered.from_mnist(
+        mnist.load(config.data_source, config.data_dir),
+        cluttered.Clutter(config.clutter_size, config.num_distractors, config.distractor_size),
     ),
 }
 

@@ -60,6 +60,8 @@ def train_batches(
 
     Yields `(x [batch, H, W, C] float32 in [0, 1], labels [batch] int32)`.
     """
+    if hasattr(data, "train_batch"):  # images made on the fly (data.cluttered)
+        return generated_batches(data, batch_size, seed, start_step)
     images = data.train_images
     if binarize == "static":
         images = binarize_once(images, STATIC_SEED)
@@ -91,6 +93,29 @@ def train_batches(
 
     epochs = tf.data.Dataset.range(start_step // steps_per_epoch, np.iinfo(np.int64).max)
     return epochs.flat_map(epoch_batches).prefetch(tf.data.AUTOTUNE)
+
+
+def generated_batches(data, batch_size: int, seed: int, start_step: int = 0) -> tf.data.Dataset:
+    """Endless training batches of data whose `train_batch(seed, step, batch_size)` makes
+    batch `step` (uint8 images, labels), generated ahead of the training step on one
+    thread of tf.data's own."""
+    shape = [batch_size, *data.image_shape]
+
+    def batch_at(step):
+        x, labels = tf.numpy_function(
+            lambda s: data.train_batch(seed, int(s), batch_size),
+            [step],
+            (tf.uint8, tf.int32),
+            stateful=False,
+        )
+        x.set_shape(shape)
+        labels.set_shape([batch_size])
+        return _to_float(x), labels
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
+    return steps.map(batch_at).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def _test_uint8(data: ImageData, binarize: str, count: int | None = None) -> np.ndarray:

@@ -53,15 +53,17 @@ import dataclasses
 import datetime
 import glob
 import os
+import platform
 import re
 import subprocess
+import weakref
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from draw import generation
-from draw.config import DrawConfig, fields_with_role, make_config
+from draw.config import CLASSIFIERS, DrawConfig, fields_with_role, make_config
 from draw.errors import DrawError, first_line
 from draw.run_dir import (
     WEIGHTS_FILE,
@@ -89,6 +91,7 @@ def load(source: str, checkpoint: str = ""):
 def sample(model, n: int, seed: int = 0) -> np.ndarray:
     """n images from the prior, z_t ~ N(0, I): `[n, H, W, C]` float32 in [0, 1] (the
     final canvases sigmoid(c_T)); the same seed gives the same images."""
+    _check_generative(model, "sample")
     config = model.config
     z = generation.prior_latents(generation.make_generator(seed), config.T, n, config.z_size)
     return generation.Sampler(model).decode(z)["canvas"][-1]
@@ -97,12 +100,51 @@ def sample(model, n: int, seed: int = 0) -> np.ndarray:
 def reconstruct(model, images, seed: int = 0) -> np.ndarray:
     """images `[n, H, W, C]` in [0, 1] through the encoder and decoder (z_t drawn from the
     posterior): `[n, H, W, C]` float32 in [0, 1]."""
+    _check_generative(model, "reconstruct")
     images = np.asarray(images, np.float32)
     config = model.config
     eps = generation.prior_latents(
         generation.make_generator(seed), config.T, len(images), config.z_size
     )
     return generation.Sampler(model).reconstruct(images, eps)["canvas"][-1]
+
+
+def classify(model, images, batch_size: int = 500) -> np.ndarray:
+    """Class probabilities `[n, 10]` float32 (softmax of the logits) of images `[n, H, W,
+    C]` floats in [0, 1] (for the cluttered-MNIST classifiers, `[n, 100, 100, 1]`)."""
+    if getattr(model.config, "model", None) not in CLASSIFIERS:
+        raise DrawError(
+            "classify takes a classifier (--model=glimpse_classifier or conv_classifier)"
+        )
+    images = np.asarray(images, np.float32)
+    shape = (model.B, model.A, model.C)
+    if images.ndim != 4 or images.shape[1:] != shape:
+        raise DrawError(
+            f"classify takes images [n, {', '.join(map(str, shape))}], got {images.shape}"
+        )
+    probabilities = _probabilities(model)
+    parts = [
+        probabilities(images[i : i + batch_size]).numpy() for i in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, model.num_classes), np.float32)
+
+
+_COMPILED = weakref.WeakKeyDictionary()  # model -> its compiled classify function
+
+
+def _probabilities(model):
+    """The compiled softmax of model's logits (one per model, traced once)."""
+    if model not in _COMPILED:
+        spec = tf.TensorSpec([None, model.B, model.A, model.C], tf.float32)
+        _COMPILED[model] = tf.function(
+            lambda x: tf.nn.softmax(model(x)["logits"]), input_signature=[spec]
+        )
+    return _COMPILED[model]
+
+
+def _check_generative(model, what: str) -> None:
+    if model.config.model in CLASSIFIERS:
+        raise DrawError(f"{what} takes a DRAW model; {model.config.model} classifies (classify)")
 
 
 # The shipped models.
@@ -287,8 +329,85 @@ INITIALISATION_NOTES = {
 }
 
 
+def _provenance_rows(facts: dict) -> list[tuple[str, str]]:
+    """The card's rows on how the model was made: command, commit, seed, time, weights."""
+    c = facts["config"]
+    return [
+        ("Training command", f"`{facts['command']}`"),
+        ("Commit", f"`{facts['commit']}`"),
+        ("Seed", str(c.seed)),
+        ("Wall time", _hours(facts["seconds"])),
+        (
+            "Weights",
+            f"`{WEIGHTS_FILE}`, {facts['size'] / 1e6:.1f} MB, {facts['parameters']:,} "
+            "parameters (no optimizer state)",
+        ),
+        ("Packaged", f"{facts['created']} from `{facts['checkpoint']}`"),
+    ]
+
+
+def _table(rows) -> str:
+    return "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+
+
+def hardware() -> str:
+    """The machine packaging a model, as its cards state it: cores, architecture,
+    TensorFlow's version (and the GPUs TensorFlow sees, if any)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    devices = f"{len(gpus)} GPU(s) and " if gpus else ""
+    return (
+        f"{devices}{os.cpu_count()}-core {platform.machine().replace('_', '-')} CPU, TensorFlow "
+        f"{'.'.join(tf.__version__.split('.')[:2])}"
+    )
+
+
+def _classifier_card(name: str, facts: dict) -> str:
+    c, figures = facts["config"], facts["classification"]
+    what = {
+        "glimpse_classifier": f"{c.T} glimpses of {c.read_n}x{c.read_n}, one LSTM of "
+        f"{c.dec_size} units (differentiable RAM)",
+        "conv_classifier": f"two convolution layers and a hidden layer of {c.class_hidden} units",
+    }[c.model]
+    rows = [
+        (
+            "Test error",
+            f"**{100 * figures['test_error']:.2f}%** +- {100 * figures['test_error_se']:.2f}% "
+            f"(binomial standard error; the {figures['images']} images of the fixed "
+            "cluttered test set)",
+        ),
+        (
+            "Per-class errors",
+            ", ".join(_class_error_text(k, e) for k, e in enumerate(figures["class_errors"])),
+        ),
+        ("Budget", f"{facts['step']:,} iterations of batches of {c.batch_size}; {hardware()}"),
+        *_provenance_rows(facts),
+    ]
+    return f"""# {name}
+
+A classifier of {c.clutter_size}x{c.clutter_size} cluttered translated MNIST
+({c.num_distractors} distractors of {c.distractor_size}x{c.distractor_size}): {what};
+trained for {facts["step"]:,} iterations.
+
+{_table(rows)}
+
+Use it:
+
+    python evaluate.py --pretrained={name}
+    python generate.py --pretrained={name} --glimpses
+
+or from Python: `from draw import api; api.classify(api.load("{name}"), images)` with
+images `[n, {c.clutter_size}, {c.clutter_size}, 1]` in [0, 1] (docs/cluttered.md).
+"""
+
+
+def _class_error_text(k: int, error) -> str:
+    return f"{k}: -" if error is None else f"{k}: {100 * error:.1f}%"
+
+
 def card(name: str, facts: dict) -> str:
     """The README.md of a shipped model, from facts (see package)."""
+    if facts["config"].model in CLASSIFIERS:
+        return _classifier_card(name, facts)
     c, bound = facts["config"], facts["elbo"]
     note = INITIALISATION_NOTES.get(c.lstm_init, "")
     attention = {
@@ -303,18 +422,9 @@ def card(name: str, facts: dict) -> str:
             f"**{bound['loss']:.2f} nats** (L_x {bound['L_x']:.2f}, L_z {bound['L_z']:.2f}; "
             f"{bound['num_images']} test images, evaluation seed {facts['eval_seed']})",
         ),
-        ("Training command", f"`{facts['command']}`"),
-        ("Commit", f"`{facts['commit']}`"),
-        ("Seed", str(c.seed)),
-        ("Wall time", _hours(facts["seconds"])),
-        (
-            "Weights",
-            f"`{WEIGHTS_FILE}`, {facts['size'] / 1e6:.1f} MB, {facts['parameters']:,} "
-            "parameters (no optimizer state)",
-        ),
-        ("Packaged", f"{facts['created']} from `{facts['checkpoint']}`"),
+        *_provenance_rows(facts),
     ]
-    table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+    table = _table(rows)
     return f"""# {name}
 
 DRAW on {c.dataset.upper()} ({c.preset} preset, {attention}; T={c.T}, {c.enc_size}/{c.dec_size}
@@ -344,7 +454,8 @@ def package(record: dict, name: str, folder: str = "", commit="", overwrite=Fals
     shipped_config = config.replace(data_source="auto", data_dir="")  # no machine's paths
     facts = {
         "config": config,
-        "elbo": record["elbo"],
+        "elbo": record.get("elbo"),
+        "classification": record.get("classification"),
         "eval_seed": record["seed"],
         "step": record["step"],
         "command": train_command(config, run.path),
@@ -405,9 +516,12 @@ def _images(canvas):
 
 
 def archive(model) -> keras.export.ExportArchive:
-    """The ExportArchive of model with the generate, reconstruct and decode endpoints."""
+    """The ExportArchive of model with the generate, reconstruct and decode endpoints (a
+    classifier: classify)."""
     T, z_size = model.config.T, model.config.z_size
     image = tf.TensorSpec([None, model.B, model.A, model.C], tf.float32, name="images")
+    if model.config.model in CLASSIFIERS:
+        return _classifier_archive(model, image)
     seed = tf.TensorSpec([], tf.int64, name="seed")
 
     def generate(num_images, seed):
@@ -428,6 +542,19 @@ def archive(model) -> keras.export.ExportArchive:
     result.add_endpoint("reconstruct", reconstruct, input_signature=[image, seed])
     latent = tf.TensorSpec([T, None, z_size], tf.float32, name="z")
     result.add_endpoint("decode", decode, input_signature=[latent])
+    return result
+
+
+def _classifier_archive(model, image) -> keras.export.ExportArchive:
+    """classify(images [n, H, W, C] in [0, 1]) -> probabilities [n, 10] (softmax), logits."""
+
+    def classify(images):
+        logits = model(images)["logits"]
+        return {"probabilities": tf.nn.softmax(logits), "logits": logits}
+
+    result = keras.export.ExportArchive()
+    result.track(model)
+    result.add_endpoint("classify", classify, input_signature=[image])
     return result
 
 

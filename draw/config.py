@@ -79,7 +79,14 @@ def option(default, help, kind="", choices=None, flag=None, shared=False, range=
 @dataclass
 class DrawConfig:
     # Data.
-    dataset: str = option("mnist", "Dataset to model.", choices=("mnist", "svhn"), kind="data")
+    dataset: str = option(
+        "mnist",
+        "Dataset to model: mnist, svhn, or cluttered_mnist (100x100 cluttered translated "
+        "MNIST made on the fly from the embedded MNIST, for the classifiers; "
+        "docs/cluttered.md).",
+        choices=("mnist", "svhn", "cluttered_mnist"),
+        kind="data",
+    )
     binarize: str = option(
         "dynamic",
         "MNIST binarization: dynamic (resampled each time an image is drawn), static "
@@ -98,6 +105,18 @@ class DrawConfig:
     svhn_extra: bool = option(
         False, "Add SVHN's extra_32x32.mat (531,131 images) to the training split.", kind="data"
     )
+    clutter_size: int = option(
+        100, "cluttered_mnist: side of the square canvas, in pixels.", range=(28, 4096), kind="data"
+    )
+    num_distractors: int = option(
+        8,
+        "cluttered_mnist: distractors (crops of other digits) per image.",
+        range=(0, 1000),
+        kind="data",
+    )
+    distractor_size: int = option(
+        8, "cluttered_mnist: side of each distractor crop, in pixels.", range=(1, 28), kind="data"
+    )
     data_source: str = option(
         "auto",
         "Where the data comes from: files (the raw files in --data_dir), tfds "
@@ -110,7 +129,12 @@ class DrawConfig:
     # Model: the recurrence of docs/design.md.
     T: int = option(10, "Number of DRAW steps (glimpses).", range=(1, 1000), kind="model")
     enc_size: int = option(256, "Encoder LSTM units.", range=(1, 8192), kind="model")
-    dec_size: int = option(256, "Decoder LSTM units.", range=(1, 8192), kind="model")
+    dec_size: int = option(
+        256,
+        "Decoder LSTM units (the glimpse classifier's one LSTM).",
+        range=(1, 8192),
+        kind="model",
+    )
     z_size: int = option(10, "Latent units per step.", range=(1, 4096), kind="model")
     read_n: int = option(5, "Read glimpse grid size N (N x N).", range=(1, 64), kind="model")
     write_n: int = option(5, "Write glimpse grid size N (N x N).", range=(1, 64), kind="model")
@@ -143,8 +167,26 @@ class DrawConfig:
         "draw",
         "Model: draw (the DRAW core), conv_read (report's Model I, each-step convolution "
         "after read), supervised (Model II, supervised conv encoder with a digit "
-        "classifier), conv_encoder (Model III, CNN features of x replace x).",
-        choices=("draw", "conv_read", "supervised", "conv_encoder"),
+        "classifier), conv_encoder (Model III, CNN features of x replace x); the "
+        "classifiers of the DRAW paper's Table 1: glimpse_classifier (T read glimpses "
+        "driving one LSTM, 'differentiable RAM') and conv_classifier (its 2-layer "
+        "convolutional baseline).",
+        choices=(
+            "draw",
+            "conv_read",
+            "supervised",
+            "conv_encoder",
+            "glimpse_classifier",
+            "conv_classifier",
+        ),
+        kind="model",
+    )
+    log_sigma2_bias: float = option(
+        3.0,
+        "glimpse_classifier: initial bias of the window's log sigma^2, which sets the first "
+        "glimpse's filter width (3: sigma ~ 4.5 pixels; 0 leaves sigma = 1 at a 9-pixel "
+        "stride on 100x100 images; docs/cluttered.md compares them).",
+        range=(-20.0, 20.0, ""),
         kind="model",
     )
     conv_read_mode: str = option(
@@ -243,8 +285,9 @@ class DrawConfig:
         "jang",
         "Named setup: jang (Eric Jang's draw.py), paper_mnist (DRAW paper: T=64, z=100, "
         "read 2x2, write 5x5), paper_svhn (DRAW paper's SVHN: 800 LSTM units, z=100, T=32, "
-        "12x12 read and write, RGB).",
-        choices=("jang", "paper_mnist", "paper_svhn"),
+        "12x12 read and write, RGB), cluttered_mnist (DRAW paper's Table 1: 8 glimpses of "
+        "12x12 on 100x100 cluttered MNIST, one LSTM of 256 units; --T=4 for 4 glimpses).",
+        choices=("jang", "paper_mnist", "paper_svhn", "cluttered_mnist"),
         kind="model",
     )
 
@@ -258,12 +301,16 @@ class DrawConfig:
 
         The one exception: a stored configuration without both `adam_epsilon` and
         `lstm_init` comes from a run made before these settings existed; it was trained
-        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error.
+        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error. The
+        fields of the classifiers and of cluttered MNIST (CLASSIFIER_ERA_DEFAULTS) take
+        their defaults when absent: a run stored before they existed is a DRAW run on
+        MNIST or SVHN, for which they have no other value.
         """
         if not isinstance(values, dict):
             raise DrawError(f"the configuration is a {type(values).__name__}, not an object")
         if not set(LEGACY_VALUES) & set(values):
             values = {**LEGACY_VALUES, **values}
+        values = {**CLASSIFIER_ERA_DEFAULTS, **values}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(types))
         if unknown:
@@ -285,6 +332,14 @@ class DrawConfig:
 # What runs stored without `adam_epsilon` and `lstm_init` were trained with.
 LEGACY_VALUES = {"adam_epsilon": 1e-7, "lstm_init": "keras"}
 
+# Fields a configuration stored before the classifiers existed lacks, and their values.
+CLASSIFIER_ERA_DEFAULTS = {
+    "clutter_size": 100,
+    "num_distractors": 8,
+    "distractor_size": 8,
+    "log_sigma2_bias": 3.0,
+}
+
 _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 
 # Values that differ from the dataclass defaults (which are the jang preset).
@@ -301,11 +356,35 @@ PRESETS: dict[str, dict] = {
         "read_n": 12,
         "write_n": 12,
     },
+    "cluttered_mnist": {
+        "dataset": "cluttered_mnist",
+        "binarize": "none",
+        "model": "glimpse_classifier",
+        "T": 8,
+        "read_n": 12,
+        "learning_rate": 5e-4,
+        "beta_1": 0.9,
+        "adam_epsilon": 1e-7,
+        "train_iters": 30000,
+    },
 }
 
 # Values a dataset implies unless the preset or the command line sets them: SVHN is
 # modelled as intensities in [0, 1], never binarized.
-DATASET_DEFAULTS: dict[str, dict] = {"mnist": {}, "svhn": {"binarize": "none"}}
+DATASET_DEFAULTS: dict[str, dict] = {
+    "mnist": {},
+    "svhn": {"binarize": "none"},
+    "cluttered_mnist": {"binarize": "none"},
+}
+
+CLASSIFIERS = ("glimpse_classifier", "conv_classifier")
+# The fields each classifier uses besides data and training; every other model field
+# (DRAW's encoder, latents, write, variants) is for the DRAW models only.
+CLASSIFIER_FIELDS = {
+    "glimpse_classifier": ("T", "dec_size", "read_n", "read_attn", "log_sigma2_bias"),
+    "conv_classifier": ("class_hidden",),
+}
+CLUTTER_FIELDS = ("clutter_size", "num_distractors", "distractor_size")
 
 
 def check_kinds(options_class) -> None:
@@ -370,11 +449,17 @@ def validate(config: DrawConfig) -> None:
 
 def _validate_dataset_options(config: DrawConfig) -> None:
     """The options that only some datasets take."""
-    if config.dataset == "svhn" and config.binarize != "none":
+    if config.dataset in ("svhn", "cluttered_mnist") and config.binarize != "none":
         raise DrawError(
-            f"--binarize={config.binarize} is for MNIST; SVHN is modelled as intensities in "
-            "[0, 1] with the Bernoulli loss (--binarize=none, its default)"
+            f"--binarize={config.binarize} is for MNIST; {config.dataset} is modelled as "
+            "intensities in [0, 1] (--binarize=none, its default)"
         )
+    if config.dataset != "cluttered_mnist":
+        for name in CLUTTER_FIELDS:
+            if getattr(config, name) != getattr(DrawConfig, name):
+                raise DrawError(f"--{name} is for --dataset=cluttered_mnist, not {config.dataset}")
+    elif config.distractor_size > 28 or config.clutter_size < 28:
+        raise DrawError("cluttered_mnist needs --clutter_size >= 28 and --distractor_size <= 28")
     if config.dataset != "svhn" and config.color != "gray":
         raise DrawError(f"--color={config.color} is for SVHN; {config.dataset} is grayscale")
     if config.dataset != "svhn" and config.svhn_extra:
@@ -394,8 +479,30 @@ def conv_filters(config: DrawConfig) -> tuple[int, ...]:
     return filters
 
 
+def _validate_classifier(config: DrawConfig) -> None:
+    """A model field the chosen model does not use, set away from the preset's value, is
+    an error: the DRAW models' fields for a classifier, and the reverse."""
+    preset = DrawConfig(preset=config.preset, **PRESETS[config.preset])
+    used = set(CLASSIFIER_FIELDS.get(config.model, ()))
+    if config.model not in CLASSIFIERS:
+        used = set(fields_with_role("model")) - {"log_sigma2_bias"}
+    ignored = set(fields_with_role("model")) - used - {"preset", "dataset", "model", "seed"}
+    ignored -= {"binarize", "color", "svhn_extra", *CLUTTER_FIELDS}
+    for name in fields_with_role("model"):
+        if name in ignored and getattr(config, name) != getattr(preset, name):
+            hint = " (its one LSTM is --dec_size)" if name == "enc_size" else ""
+            raise DrawError(f"--{name} does not apply to --model={config.model}{hint}")
+    if config.model == "glimpse_classifier" and not config.read_attn:
+        raise DrawError(
+            "--model=glimpse_classifier reads through the attention window: drop --noread_attn"
+        )
+
+
 def _validate_variant(config: DrawConfig) -> None:
     """The ablation and variant flags of report sections 4.1.1 and 4.2 fit together."""
+    _validate_classifier(config)
+    if config.model in CLASSIFIERS:
+        return
     if config.model == "conv_read":
         if config.read_attn:
             raise DrawError(

@@ -10,6 +10,10 @@
       image nearest to it (Euclidean); mean, std and max over the samples.
   --compare RUN1 RUN2 ...: the chosen measures for each run, as one table.
 
+A classifier (--model=glimpse_classifier or conv_classifier, docs/cluttered.md) is
+measured by its test error, with its binomial standard error, the confusion matrix and
+each class's error; the measures of the DRAW models do not apply to it.
+
 --pretrained=NAME measures a shipped model instead of a run (files into
 runs/pretrained/NAME/evaluations/). --ship=NAME, after measuring the run, ships it as the
 package's trained model NAME (docs/pretrained.md).
@@ -73,7 +77,10 @@ def main(argv):
         for name in sorted(os.listdir(folder)):
             size = os.path.getsize(os.path.join(folder, name))
             print(f"shipped {os.path.join(folder, name)} ({size / 1e6:.2f} MB)")
-        print(f"use it: python generate.py --pretrained={options.ship} --stochastic")
+        use = f"generate.py --pretrained={options.ship} --stochastic"
+        if "classification" in record:
+            use = f"evaluate.py --pretrained={options.ship}"
+        print(f"use it: python {use}")
 
 
 def run():

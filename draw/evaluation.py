@@ -59,7 +59,9 @@ import tensorflow as tf
 from scipy.special import expit, logsumexp
 
 from draw import distribute, figures, generation
+from draw.classification import classification_results, confusion_table
 from draw.config import (
+    CLASSIFIERS,
     COUNT_LIMIT,
     PRESETS,
     SEED_LIMIT,
@@ -127,6 +129,27 @@ def seeded_elbo(model, images, batch_size: int, seed: int, labels=None) -> dict:
             results.pop(name)
     results.update(num_images=len(images), seconds=time.perf_counter() - started)
     return results
+
+
+def test_error(model, images, labels, batch_size: int) -> dict:
+    """A classifier's figures on images `[n, B, A, C]` with labels `[n]`: test_error and
+    its binomial standard error test_error_se, the confusion matrix (row = true class) and
+    each class's error (JSON-ready lists; None for a class absent from labels), images and
+    seconds. The predicted class is the arg-max of the logits."""
+    started = time.perf_counter()
+    logits = tf.function(lambda x: model(x)["logits"])
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    predicted = np.concatenate([np.argmax(logits(x).numpy(), -1) for x in batches])
+    results = classification_results(labels, predicted, num_classes=model.num_classes)
+    class_errors = [None if np.isnan(e) else float(e) for e in results["class_errors"]]
+    return {
+        "test_error": results["test_error"],
+        "test_error_se": results["test_error_se"],
+        "images": results["images"],
+        "confusion": results["confusion"].tolist(),
+        "class_errors": class_errors,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def gaussian_log_density(z, mu=None, log_sigma=None):
@@ -501,8 +524,10 @@ def evaluate_run(
         "seed": options.seed,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    check_memory(config, data, options)
     step = "" if record["step"] is None else f"step {record['step']}, "
+    if config.model in CLASSIFIERS:
+        return _evaluate_classifier(record, model, data, config, options, log)
+    check_memory(config, data, options)
     log(f"evaluating {path} ({step}{record['summary']})")
     if options.elbo or options.iwae:
         images, labels = _test_subset(data, config, options.num_test_images)
@@ -535,6 +560,28 @@ def evaluate_run(
     return record
 
 
+def _evaluate_classifier(record, model, data, config, options: Options, log) -> dict:
+    """A classifier's record: its test error, confusion matrix and per-class errors."""
+    if options.iwae or options.nn_nll:
+        measure = "--iwae" if options.iwae else "--nn-nll"
+        raise DrawError(
+            f"{measure} measures a generative model; --model={config.model} is measured by "
+            "its test error (evaluate.py without a measure flag)"
+        )
+    images, labels = _test_subset(data, config, options.num_test_images)
+    step = "" if record["step"] is None else f"step {record['step']}, "
+    log(f"evaluating {record['checkpoint']} ({step}{record['summary']})")
+    log(f"test error: {len(images)} test images ...")
+    figures = test_error(model, images, labels, options.eval_batch_size)
+    log(
+        f"test error {100 * figures['test_error']:.2f}% +- {100 * figures['test_error_se']:.2f}% "
+        f"(binomial standard error; {figures['images']} images)\n"
+        + confusion_table(np.array(figures["confusion"]), figures["class_errors"])
+    )
+    record["classification"] = figures
+    return record
+
+
 # The columns of a measure's figures in the CSV and printed tables: (column, record key).
 ROW_COLUMNS = {
     "elbo": (
@@ -545,6 +592,7 @@ ROW_COLUMNS = {
         ("iwae_nll", "nll"), ("iwae_stderr", "nll_stderr"), ("iwae_K", "num_samples"),
         ("iwae_images", "num_images"), ("iwae_seconds", "seconds"),
     ),
+    "classification": (("test_images", "images"), ("test_seconds", "seconds")),
     "nn_nll": (
         ("nn_nll_mean", "mean"), ("nn_nll_std", "std"), ("nn_nll_max", "max"),
         ("nn_nll_samples", "num_samples"), ("nn_nll_seconds", "seconds"),
@@ -561,6 +609,10 @@ def flat_row(record: dict) -> dict:
             row.update({column: figures[key] for column, key in columns})
             if measure == "elbo":  # a variant's metrics (Model II: L_c, accuracy)
                 row.update({k: v for k, v in figures.items() if k not in ELBO_KEYS})
+            if measure == "classification":  # in percent: the error, its SE, each class's
+                percent = {"test_error_%": figures["test_error"], "se_%": figures["test_error_se"]}
+                percent.update({f"error_{k}_%": e for k, e in enumerate(figures["class_errors"])})
+                row.update({k: None if e is None else 100 * e for k, e in percent.items()})
     return row
 
 

@@ -170,6 +170,24 @@ def drawing_picture(config, x: np.ndarray, outputs: dict) -> np.ndarray:
     return np.concatenate([np.asarray(frame.convert("RGB")) for frame in frames], axis=0)
 
 
+def glimpse_frames(x: np.ndarray, read_window: np.ndarray, N: int, columns: int, scale=2):
+    """The glimpse classifier's windows on its images, one frame per glimpse.
+
+    x: `[n, H, W, C]` in [0, 1]; read_window: `[T, n, 3]` (gx, gy, delta) of each glimpse.
+    Returns T RGB pictures of the images' grid, glimpse t's N x N window drawn in frame t.
+    """
+    steps = np.broadcast_to(x, (len(read_window), *x.shape))
+    boxes = (Boxes(read_window, N, READ_COLOUR, x.shape[2]),)
+    return animation_frames(steps, columns, boxes, scale)
+
+
+def glimpse_picture(x: np.ndarray, read_window: np.ndarray, N: int, scale=2) -> np.ndarray:
+    """glimpse_frames of images x side by side, the T glimpses from top to bottom:
+    `[T * rows, n * cols, 3]` uint8."""
+    frames = glimpse_frames(x, read_window, N, len(x), scale)
+    return np.concatenate([np.asarray(frame) for frame in frames], axis=0)
+
+
 def labelled_panel(pictures: list[Image.Image], labels: list[str], columns: int):
     """Pictures of one size side by side, `columns` wide, each with a label above it."""
     font = ImageFont.load_default()

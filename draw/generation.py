@@ -34,9 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from draw import distribute, figures
-from draw.config import SEED_LIMIT, check_fields, option
+from draw.config import CLASSIFIERS, SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
 from draw.progress import Progress
 from draw.run_dir import check_replaceable, fill, remove_leftovers, temporary_file
@@ -202,6 +203,12 @@ class Options:
         False, "PNG of the learned first-layer conv kernels (--model other than draw)."
     )
     show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
+    glimpses: bool = option(
+        False,
+        "--model=glimpse_classifier: its windows on --num_samples test images, glimpse by "
+        "glimpse (glimpses.png: the first 10 images across, the glimpses down; "
+        "glimpses.gif: one frame per glimpse).",
+    )
     num_samples: int = option(
         100,
         "Images per grid (rows of 10 for --interpolate). --stochastic draws the first 2,500 "
@@ -228,6 +235,7 @@ class Options:
         if not self.modes() and not self.export:
             raise DrawError(f"choose what to generate: --{', --'.join(MODES)} or --export=DIR")
         check_fields(self)
+        self._validate_classifier(config)
         if self.fix_step:
             fixed_steps(self.fix_step, config.T)
         if self.show_attention and not (config.read_attn or config.write_attn):
@@ -238,6 +246,25 @@ class Options:
             needed = max(memory_needed(mode, self, config, image_shape) for mode in self.modes())
             what = f"--num_samples={self.num_samples} with --{', --'.join(self.modes())}"
             distribute.check_fits(needed, what)
+
+    def _validate_classifier(self, config) -> None:
+        """A classifier has only --glimpses (glimpse_classifier) and --export; a DRAW model
+        has every mode but --glimpses."""
+        if config.model not in CLASSIFIERS:
+            if self.glimpses:
+                raise DrawError(
+                    "--glimpses is for --model=glimpse_classifier; a DRAW model shows its "
+                    "glimpses with --reconstruct --show_attention"
+                )
+            return
+        for mode in self.modes():
+            if mode != "glimpses":
+                raise DrawError(
+                    f"--{mode} is for the DRAW models; --model={config.model} is a classifier "
+                    "(--glimpses or --export=DIR)"
+                )
+        if self.glimpses and config.model != "glimpse_classifier":
+            raise DrawError(f"--glimpses needs --model=glimpse_classifier, not {config.model}")
 
 
 def memory_needed(mode: str, options: Options, config, image_shape) -> int:
@@ -576,10 +603,34 @@ def kernels(ctx: Context) -> list[Output]:
     return [Output("kernels.png", figures.save_png(figure))]
 
 
+GLIMPSE_PICTURE_IMAGES = 10  # images across glimpses.png
+
+
+def glimpses(ctx: Context) -> list[Output]:
+    """The glimpse classifier's windows on the first --num_samples test images: a PNG of
+    the first GLIMPSE_PICTURE_IMAGES (images across, glimpses down) and a GIF of all of
+    them, one frame per glimpse."""
+    n = ctx.options.num_samples
+    x = ctx.test_images(n)[:n]
+    model, N = ctx.sampler.model, ctx.config.read_n
+    windows = tf.function(lambda x: model(x)["read_window"])
+    read_window = np.concatenate(
+        [windows(x[i : i + DECODE_BATCH]).numpy() for i in range(0, n, DECODE_BATCH)], axis=1
+    )
+    shown = min(n, GLIMPSE_PICTURE_IMAGES)
+    picture = figures.glimpse_picture(x[:shown], read_window[:, :shown], N)
+    frames = figures.glimpse_frames(x, read_window, N, grid_columns(n), scale=2 if n <= 16 else 1)
+    return [
+        Output("glimpses.png", figures.save_png(Image.fromarray(picture))),
+        Output("glimpses.gif", figures.save_gif(frames)),
+    ]
+
+
 MODES: dict[str, Callable[[Context], list[Output]]] = {
     "stochastic": stochastic,
     "reconstruct": reconstruct,
     "fix_step": fix_step,
     "interpolate": interpolate,
     "kernels": kernels,
+    "glimpses": glimpses,
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import os
 import signal
 import threading
@@ -30,11 +31,11 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 from draw import distribute
-from draw.config import DrawConfig, hparam_fields
+from draw.config import CLASSIFIERS, DrawConfig, hparam_fields
 from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
 from draw.evaluation import evaluate_bound
-from draw.figures import drawing_picture, image_grid
+from draw.figures import drawing_picture, glimpse_picture, image_grid
 from draw.models import build_model, check_data
 from draw.progress import format_duration, print_now
 from draw.run_dir import (
@@ -56,6 +57,7 @@ HPARAMS_METRICS = [
     hparams_api.Metric("L_x", group="test", display_name="test L_x (nats)"),
     hparams_api.Metric("L_z", group="test", display_name="test L_z (nats)"),
     hparams_api.Metric("loss", group="train", display_name="training loss (nats)"),
+    hparams_api.Metric("accuracy", group="test", display_name="test accuracy (classifiers)"),
 ]
 
 
@@ -199,6 +201,7 @@ class Trainer:
             },
             jit,
         )
+        self.glimpse_fn = on_replicas(lambda x: self.model(x)["read_window"], jit)
         self.sample_fn = on_replicas(
             lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]), jit
         )
@@ -333,6 +336,7 @@ class Trainer:
                 ).take(config.train_iters - start),
                 config.batch_size,
             )
+            self.test_batches, self.test_writer = test_batches, test_writer  # for classifiers
             with StopSignals() as stop:
                 self._loop(batches, train_writer, summary_images, stop)
                 if self.saved_step != int(self.step) and int(self.step) > 0:
@@ -345,17 +349,17 @@ class Trainer:
                         f"{self._last_good_text()}; run the same command to resume",
                         stop.received,
                     )
+        if getattr(self, "tested", (None,))[0] == int(self.step):  # a classifier's, just now
+            return self.tested[1]
         results = evaluate_bound(self.model, test_batches, self.test_fn)
         with self._writing(self.run.events_dir("test")):
             with test_writer.as_default(step=int(self.step)):
                 for name, value in results.items():
                     tf.summary.scalar(name, value)
+                if "accuracy" in results and self.config.model in CLASSIFIERS:
+                    tf.summary.scalar("error", 1.0 - results["accuracy"])
             test_writer.flush()
-        self.log(
-            f"test-set bound at step {int(self.step)} ({len(self.data.test_images)} images): "
-            f"L_x + L_z = {results['L_x'] + results['L_z']:.2f} nats (L_x {results['L_x']:.2f}, "
-            f"L_z {results['L_z']:.2f}){_extra_metrics(results, self.model.variant_metrics)}"
-        )
+        self.log(_test_line(results, len(self.data.test_images), int(self.step), self.model))
         return results
 
     def _loop(self, batches, train_writer, summary_images, stop):
@@ -434,8 +438,7 @@ class Trainer:
         remaining = (self.config.train_iters - step) * self.config.batch_size
         eta = format_duration(remaining / images_per_second) if images_per_second else "?"
         self.log(
-            f"step {step:>7d}/{self.config.train_iters}  loss {values['loss']:8.2f}  "
-            f"L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}  "
+            f"step {step:>7d}/{self.config.train_iters}  {_loss_text(values)}  "
             f"grad {values['grad_norm']:8.2f}  {images_per_second:6.0f} img/s  "
             f"eta {eta}{_extra_metrics(values, self.model.variant_metrics)}"
             + (f"  skipped {self.skipped}" if self.skipped else "")
@@ -449,6 +452,9 @@ class Trainer:
         self.skipped = 0
 
     def _image_summaries(self, step, summary_images, writer):
+        if self.config.model in CLASSIFIERS:
+            self._test_error(step)
+            return self._glimpse_summaries(step, summary_images, writer)
         # The summaries draw noise from the model's generator; putting its state back
         # keeps the training noise independent of --image_every.
         noise_state = self.model.noise_seed.state.numpy()
@@ -466,6 +472,53 @@ class Trainer:
             # Each test image beside its canvas at steps 1..T (top to bottom), with the read
             # (green) and write (red) windows.
             tf.summary.image("drawing", drawing[np.newaxis])
+
+    def _test_error(self, step):
+        """A classifier's test error (the learning curve): a progress line and the test
+        run's scalars error, loss and accuracy. It restarts the training metrics."""
+        results = evaluate_bound(self.model, self.test_batches, self.test_fn)
+        self.tested = (step, results)
+        self.log(_test_line(results, len(self.data.test_images), step, self.model))
+        with self._writing(self.run.events_dir("test")), self.test_writer.as_default(step=step):
+            for name, value in results.items():
+                tf.summary.scalar(name, value)
+            tf.summary.scalar("error", 1.0 - results["accuracy"])
+        self.test_writer.flush()
+
+    def _glimpse_summaries(self, step, summary_images, writer):
+        """The glimpse classifier's windows on test images, glimpse by glimpse (top to
+        bottom); nothing for a classifier without glimpses."""
+        if self.config.model != "glimpse_classifier":
+            return
+        x = summary_images[:NUM_DRAWING_IMAGES]
+        windows = self.glimpse_fn(tf.constant(x)).numpy()
+        picture = glimpse_picture(x, windows, self.config.read_n)
+        with self._writing(self.run.events_dir("train")), writer.as_default(step=step):
+            tf.summary.image("glimpses", picture[np.newaxis])
+
+
+def _loss_text(values: dict) -> str:
+    """A progress line's loss figures: DRAW's loss, L_x and L_z; a classifier's loss."""
+    if "L_x" not in values:
+        return f"loss {values['loss']:8.4f}"
+    return f"loss {values['loss']:8.2f}  L_x {values['L_x']:8.2f}  L_z {values['L_z']:7.2f}"
+
+
+def _test_line(results: dict, images: int, step: int, model) -> str:
+    """The test-set figures of the end of training: DRAW's bound, a classifier's error
+    with its binomial standard error."""
+    if "L_x" not in results:
+        error = 1.0 - results["accuracy"]
+        se = math.sqrt(error * (1.0 - error) / images)
+        return (
+            f"test error at step {step} ({images} images): {100 * error:.2f}% +- "
+            f"{100 * se:.2f}% (cross-entropy {results['loss']:.4f} nats)"
+        )
+    return (
+        f"test-set bound at step {step} ({images} images): "
+        f"L_x + L_z = {results['L_x'] + results['L_z']:.2f} nats (L_x {results['L_x']:.2f}, "
+        f"L_z {results['L_z']:.2f}){_extra_metrics(results, model.variant_metrics)}"
+    )
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

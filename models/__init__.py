@@ -1,4 +1,5 @@
-"""The model variants of the report, built from a DrawConfig.
+"""The model variants of the report and the classifiers of the DRAW paper's Table 1, built
+from a DrawConfig.
 
 --model=draw is the DRAW core (draw.model.DRAW) with its ablation switches (--T,
 --read_attn, --write_attn, --noprivy, --read_input); the report's Models I-III (section
@@ -7,8 +8,10 @@
 
 from __future__ import annotations
 
+from draw.config import CLASSIFIERS
 from draw.errors import DrawError
 from draw.model import DRAW
+from draw.models.classifier import ConvClassifier, GlimpseClassifier
 from draw.models.conv_encoder import ConvEncoderDRAW
 from draw.models.conv_read import ConvReadDRAW
 from draw.models.supervised import NUM_CLASSES, SupervisedDRAW
@@ -18,6 +21,8 @@ MODELS = {
     "conv_read": ConvReadDRAW,
     "supervised": SupervisedDRAW,
     "conv_encoder": ConvEncoderDRAW,
+    "glimpse_classifier": GlimpseClassifier.from_draw_config,
+    "conv_classifier": ConvClassifier.from_draw_config,
 }
 
 
@@ -30,7 +35,7 @@ def build_model(config, image_shape):
 
 def check_data(config, data) -> None:
     """DrawError when the data cannot serve config's model (Model II needs digit labels)."""
-    if config.model != "supervised":
+    if config.model not in ("supervised", *CLASSIFIERS):
         return
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
         if labels is None or len(labels) == 0 or labels.min() < 0 or labels.max() >= NUM_CLASSES:

@@ -91,9 +91,11 @@ LAYERS = {
     "draw.attention": 2, "draw.losses": 2, "draw.distribute": 2,
     "draw.model": 3,
     "draw.models.blocks": 3.1, "draw.models.image_features": 3.2, "draw.models.conv_read": 3.3,
-    "draw.models.supervised": 3.3, "draw.models.conv_encoder": 3.3, "draw.models": 4,
+    "draw.models.supervised": 3.3, "draw.models.conv_encoder": 3.3, "draw.models.classifier": 3.1,
+    "draw.models": 4,
     "draw.data.arrays": 1, "draw.data.mnist": 2, "draw.data.svhn": 2, "draw.data.pipeline": 2,
-    "draw.data": 4,
+    "draw.data.cluttered": 2, "draw.data": 4,
+    "draw.classification": 0,
     "draw.run_dir": 5, "draw.figures": 5,
     "draw.generation": 6,
     "draw.evaluation": 7,
@@ -132,6 +134,8 @@ TOOL_LAYERS = {
     "bench.cases": 10.1, "bench.tricks": 10.2, "bench.run": 10.3,
     "experiments": 10, "experiments.reference_draw": 10, "experiments.report_tables": 10,
     "experiments.reproduce": 10.1, "experiments.fidelity": 10.1,
+    "experiments.cluttered_curve": 10, "experiments.cluttered_plot": 10,
+    "experiments.cluttered_table": 10.1,
 }  # fmt: skip
 
 

@@ -64,6 +64,10 @@ def test_quick_benchmark_prints_every_row_and_writes_valid_json(tmp_path):
     for name in TRICK_ROWS:
         assert name in tricks and tricks[name]["ms"] > 0 and name in result.stdout
     assert "autodiff's ms / this" in tricks[TRICK_ROWS[0]]["note"]
+    assert (ROWS[0], "cluttered_mnist") in names  # the classifier's training step
+    for label in ("NumPy, one thread", "tf.data, as train.py"):
+        row = next(r for r in document["rows"] if r["name"] == f"cluttered generator ({label})")
+        assert row["images_per_s"] > 0 and "x the training step's" in row["note"]
     assert tricks[TRICK_ROWS[2]]["seconds"] > 0
 
 

@@ -64,7 +64,9 @@ def test_help_lists_exactly_the_accepted_flags_grouped(capfd, script, options):
         assert training <= set(groups["training"])
         assert "  --batch_size=<int>  (default: 100)\n" in out
     # Defaults and choices.
-    assert "  --dataset=<mnist|svhn>  (default: mnist)\n      Dataset to model." in out
+    assert (
+        "  --dataset=<mnist|svhn|cluttered_mnist>  (default: mnist)\n      Dataset to model:" in out
+    )
     assert "  --[no]read_attn  (default: true)\n" in out
     code = os.path.join(REPO, "draw", script)
     doc = ast.get_docstring(ast.parse(open(code).read()))
