@@ -68,7 +68,11 @@ def test_configuration_through_the_hparams_plugin(run):
     metrics = {(m.name.group, m.name.tag) for m in experiment.metric_infos}
     assert {("test", "loss"), ("test", "L_x"), ("test", "L_z")} <= metrics
     domains = {h.name: list(h.domain_discrete.values) for h in experiment.hparam_infos}
-    assert [v.string_value for v in domains["dataset"]] == ["mnist", "svhn"]
+    assert sorted(v.string_value for v in domains["dataset"]) == [
+        "cluttered_mnist",
+        "mnist",
+        "svhn",
+    ]
     # And as text: a table with every field.
     text = tf.make_ndarray(values["config"].tensor).item().decode()
     assert f"| T | {config.T!r} |" in text and f"| preset | {config.preset!r} |" in text
