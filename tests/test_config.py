@@ -65,7 +65,8 @@ def test_every_config_field_is_a_shared_flag():
 
 def test_the_kinds_decide_hparams_groups_and_roles():
     # Written out here, independently of config.KINDS.
-    data = ["dataset", "binarize", "color", "svhn_extra"]
+    data = ["dataset", "binarize", "color", "svhn_extra", "clutter_size", "num_distractors",
+            "distractor_size"]  # fmt: skip
     source = ["data_source", "data_dir"]
     optimisation = ["batch_size", "learning_rate", "beta_1", "adam_epsilon", "clipnorm",
                     "train_iters", "skip_nonfinite"]  # fmt: skip
