@@ -29,11 +29,11 @@ setup(
     # The repository's models/ and data/ are installed as draw/models and draw/data, so an
     # install adds one top-level package, `draw`, and never clashes with a project's own
     # `models` or `data` (a clone finds them beside draw/: draw/__init__.py).
-    packages=["draw", "draw.models", "draw.data"],
+    packages=["draw", "draw.app", "draw.models", "draw.data"],
     package_dir={"draw.models": "models", "draw.data": "data"},
     package_data={
         "draw.data": ["mnist_idx/*.gz", "mnist_idx/README.md"],
-        # The shipped trained models (draw.api): weights, config.json, card.
+        # The shipped trained models (draw.pretrained): weights, config.json, card.
         "draw": ["pretrained_models/*/*"],
     },
     install_requires=[

@@ -30,9 +30,9 @@ from draw.config import make_config
 from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
 from draw.evaluation import importance_sampled_nll, nearest_neighbours
-from draw.generation import Sampler, make_generator, prior_latents
 from draw.models import build_model
 from draw.run_dir import RunDir
+from draw.sampling import Sampler, make_generator, prior_latents
 from draw.training import Trainer, make_optimizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -168,7 +168,7 @@ def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.A
 
 def generate(preset, sizes, chunk=1000):
     """Stochastic generation as evaluate.py --nn-nll runs it: the final canvases (logits)
-    of sizes.generate_images prior samples by draw.generation's Sampler (one compiled
+    of sizes.generate_images prior samples by draw.sampling's Sampler (one compiled
     decoder over chunks of `chunk` images, the one generate.py's modes run too, keeping
     every step's canvas). The first call (tracing), then
     the median of sizes.repeats calls in wall-clock seconds, and their mean CPU seconds

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 from draw.errors import DrawError
-from draw.run_dir import atomic_write
+from draw.files import atomic_write
 
 COLUMNS = [
     ("name", "benchmark", "{}"),

@@ -29,7 +29,8 @@ import sys
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from draw import api, distribute
+from draw import distribute
+from draw.app import shipping
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
 from draw.errors import DrawError
 from draw.evaluation import (
@@ -61,8 +62,8 @@ def main(argv):
         if options.ship:
             if FLAGS.pretrained:
                 raise DrawError("--ship packages a run of --logdir, not a shipped model")
-            api.free_target(options.ship, overwrite=FLAGS.overwrite)
-        source = api.choose(FLAGS.pretrained, FLAGS.logdir, "", explicit)
+            shipping.free_target(options.ship, overwrite=FLAGS.overwrite)
+        source = shipping.choose(FLAGS.pretrained, FLAGS.logdir, "", explicit)
         if source.note:
             print_now(source.note)
         record, paths = evaluate_and_write(
@@ -72,8 +73,8 @@ def main(argv):
     print(format_table([flat_row(r) for r in records]))
     print(f"wrote {', '.join(paths.values())}")
     if options.ship:
-        folder = api.package(record, options.ship, commit=options.commit,
-                             overwrite=FLAGS.overwrite)  # fmt: skip
+        folder = shipping.package(record, options.ship, commit=options.commit,
+                                  overwrite=FLAGS.overwrite)  # fmt: skip
         for name in sorted(os.listdir(folder)):
             size = os.path.getsize(os.path.join(folder, name))
             print(f"shipped {os.path.join(folder, name)} ({size / 1e6:.2f} MB)")

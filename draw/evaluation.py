@@ -58,7 +58,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit, logsumexp
 
-from draw import distribute, figures, generation
+from draw import distribute, figures, sampling
 from draw.classification import classification_results, confusion_table
 from draw.config import (
     CLASSIFIERS,
@@ -72,18 +72,15 @@ from draw.config import (
 )
 from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
+from draw.files import atomic_write, fill, remove_leftovers, temporary_file
 from draw.losses import reconstruction_loss
 from draw.progress import Progress
 from draw.run_dir import (
     RunDir,
-    atomic_write,
     checkpoint_step,
     checkpoint_to_load,
     default_logdir,
-    fill,
     load_trained_model,
-    remove_leftovers,
-    temporary_file,
 )
 
 # The measures.
@@ -297,11 +294,11 @@ def generate_logits(
     stream, drawn in the same chunks), so these are the samples that command draws.
     """
     config = model.config
-    stream = generation.named_stream(seed, "stochastic")
-    sampler = generation.Sampler(model, batch_size)
+    stream = sampling.named_stream(seed, "stochastic")
+    sampler = sampling.Sampler(model, batch_size)
     progress = Progress("generating", num_samples, log, every=PROGRESS_SECONDS)
     logits = []
-    for start, z in generation.prior_latent_chunks(stream, config.T, num_samples, config.z_size):
+    for start, z in sampling.prior_latent_chunks(stream, config.T, num_samples, config.z_size):
         logits.append(sampler.final_logits(z))
         progress.update(start + len(logits[-1]), " samples")
     return np.concatenate(logits)

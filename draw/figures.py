@@ -13,7 +13,7 @@ evaluate.py --compare. They use matplotlib's object API (a Figure on the Agg can
 rather than pyplot: no global state, no display needed.
 
 `save_png(picture)` and `save_gif(frames)` are savers (file object -> None) for
-draw.run_dir.atomic_write.
+draw.files.atomic_write.
 """
 
 from __future__ import annotations

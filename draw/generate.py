@@ -16,11 +16,14 @@ import os
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from draw import api, distribute, generation
+from draw import distribute
+from draw.app import export, generation, shipping
+from draw.app.output_dir import OutputDir
 from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
 from draw.data import load_dataset, pipeline
 from draw.progress import print_now
-from draw.run_dir import default_logdir, load_trained_model, resolve_config
+from draw.run_dir import configured_run, default_logdir, load_trained_model
+from draw.sampling import Sampler
 
 define_option_flags(generation.Options)
 
@@ -30,29 +33,27 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
     options = options_from_flags(generation.Options)
-    source = api.choose(
+    source = shipping.choose(
         FLAGS.pretrained, FLAGS.logdir, default_logdir(explicit), explicit, fallback=True
     )
     if source.note:
         print(source.note, flush=True)
-    config, run, image_shape = resolve_config(explicit, source.model_dir)
+    config, run, image_shape = configured_run(explicit, source.model_dir)
     options.validate(config, image_shape)
     config, model, checkpoint = load_trained_model(
         explicit, run.path, FLAGS.checkpoint, FLAGS.restore_from_previous
     )
-    out = generation.OutputDir(
-        options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite
-    )
+    out = OutputDir(options.out_dir or os.path.join(source.output_dir, "samples"), FLAGS.overwrite)
     if options.modes():
         out.check_writable()  # creates nothing: every check passes before any write
 
     def test_images():
         return pipeline.test_images(load_dataset(config), config.binarize)
 
-    context = generation.Context(generation.Sampler(model), options, test_images, log=print_now)
+    context = generation.Context(Sampler(model), options, test_images, log=print_now)
     outputs = [output for mode in options.modes() for output in generation.MODES[mode](context)]
     if options.export:
-        written = api.export(model, options.export, FLAGS.overwrite)
+        written = export.export(model, options.export, FLAGS.overwrite)
         print(f"exported {checkpoint} as a SavedModel to {written}")
         if not options.modes():
             return

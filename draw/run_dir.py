@@ -1,23 +1,21 @@
-"""A run directory: its stored configuration, its checkpoints, its TensorBoard events.
+"""A run directory: its stored configuration, its checkpoints, its TensorBoard events,
+and the trained model rebuilt from it (`load_trained_model`).
 
     RUN/config.json       {"config": DrawConfig fields, "image_shape": [H, W, C]}
     RUN/checkpoints/      tf.train.CheckpointManager (model, optimizer, step); its list
                           `checkpoint` names the complete checkpoints, newest last
     RUN/train/, RUN/test/ TensorBoard event files
     RUN/model.weights.h5  instead of checkpoints/: the weights alone (Keras
-                          save_weights), as in a shipped model (draw.api)
+                          save_weights), as in a shipped model (draw.pretrained)
 
-    RUN/train.lock        held (lock_file) by the one train.py that writes the run (RunLock)
+    RUN/train.lock        held (draw.files.lock_file) by the one train.py that writes the
+                          run (RunLock)
 
 train.py creates it; generate.py and evaluate.py rebuild exactly the trained model from it.
-Every file the project writes (here and in generate.py's and evaluate.py's folders) is
-written atomically: to a temporary file `.NAME.XXXXXXXX.partial` in its folder, which its
-writer holds an OS lock (`lock_file`: flock, or msvcrt.locking on Windows) on, then
-fsync and a rename. A reader (or a crash) sees
-the old file or the whole new one; `remove_leftovers` deletes the temporary files whose
-writer was killed. A checkpoint counts only once the list names it, which TensorFlow
-updates (atomically) after the checkpoint's files are complete. TensorFlow reads a
-checkpoint's path as a file pattern: `tf_path` gives it paths without pattern characters.
+Its files are written whole (draw.files). A checkpoint counts only once the list names it,
+which TensorFlow updates (atomically) after the checkpoint's files are complete.
+TensorFlow reads a checkpoint's path as a file pattern: `tf_path` gives it paths without
+pattern characters.
 """
 
 from __future__ import annotations
@@ -34,140 +32,130 @@ import socket
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
-from typing import BinaryIO
 
 import tensorflow as tf
 
-from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
+from draw.config import PRESETS, DrawConfig, fields_with_role, validate
 from draw.errors import DrawError, first_line
+from draw.files import NO_FOLLOW, atomic_write, lock_file, remove_leftovers
 from draw.models import build_model
 
-try:  # the platform's own file lock: flock on Linux and macOS, msvcrt.locking on Windows
-    import fcntl
-
-    msvcrt = None
-except ImportError:
-    fcntl = None
-    import msvcrt
-
-TEMPORARY_SUFFIX = ".partial"
 LOCK_NAME = "train.lock"
 # Readers of a run that is training retry while its checkpoint list keeps changing: each
 # attempt reads the list afresh, with a new model and checkpoint object.
 READ_ATTEMPTS = 50
 MAX_IMAGE_SIDE = 4096  # pixels; DRAW's attention is for small images
-NAME_IN_TEMPORARY = 100  # characters of a file's name kept in its temporary file's name
-# os.open flag that refuses a symbolic link as the last part of a path (where it exists).
-NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def lock_file(fd: int) -> None:
-    """Locks the open file fd for this process, exclusively and at once: BlockingIOError
-    when another process holds it, another OSError when the file system cannot lock.
-
-    fcntl.flock where it exists (Linux, macOS: released when the process ends); else
-    msvcrt.locking of the file's first byte (Windows: released with the process too)."""
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    os.lseek(fd, 0, os.SEEK_SET)
-    try:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError as e:
-        if e.errno in (errno.EACCES, errno.EDEADLK):
-            raise BlockingIOError(errno.EAGAIN, "held by another process") from None
-        raise
+# Rebuilding a trained model.
 
 
-@contextlib.contextmanager
-def temporary_file(folder: str, name: str):
-    """Yields the path of a new temporary file for `name` in folder, locked (lock_file) by this
-    process until the block ends; the file, unless renamed by then, is deleted."""
-    prefix = f".{name[:NAME_IN_TEMPORARY]}."  # any legal name leaves room for the rest
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=TEMPORARY_SUFFIX)
-    try:
-        lock_file(fd)  # a new name: nobody else holds it
-        yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        os.close(fd)
+def load_trained_model(
+    values: dict, logdir: str = "", named_checkpoint: str = "", restore_from_previous=False
+):
+    """Rebuilds a run's model and restores its weights: the named checkpoint, or the
+    newest one (with restore_from_previous, the newest one that reads), or for a run of
+    weights only (a shipped model) its model.weights.h5. Weights holding a NaN or an
+    infinity are a DrawError.
 
+    A trainer may delete the checkpoint being read (it keeps only the newest
+    --keep_checkpoints): then the list is read again and the new newest one restored from
+    a copy of its files (`snapshot`, which a deletion cannot cut short), each attempt with a
+    model and checkpoint object of its own, up to READ_ATTEMPTS times.
 
-def fill(tmp: str, data, to_path: bool = False) -> None:
-    """Writes a (temporary) file's contents and syncs them to the disk.
-
-    data: text, bytes, or a function that writes the bytes to a binary file object (with
-    to_path: that writes the file at the path it is given, as numpy.lib.format.open_memmap
-    needs).
+    values, logdir: the run and the configuration fields to apply (`configured_run`).
+    Returns (config, model, checkpoint or weights path).
     """
-    if isinstance(data, str):
-        data = data.encode()
-    save = (lambda f: f.write(data)) if isinstance(data, bytes) else data
-    if to_path:
-        save(tmp)
-    with open(tmp, "r+b" if to_path else "wb") as f:
-        if not to_path:
-            save(f)
-            f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
+    config, run, image_shape = configured_run(values, logdir)
+    model = build_model(config, image_shape)
+    if run.holds_weights_only():
+        if named_checkpoint:
+            raise DrawError(f"{run.path} holds weights, not checkpoints: drop --checkpoint")
+        load_weights(model, run.weights_path)
+        check_finite_weights(model, run.weights_path)
+        return config, model, run.weights_path
+    if named_checkpoint:
+        path = checkpoint_to_load(run, named_checkpoint)
+        restore(tf.train.Checkpoint(model=model), path, True, model.weights)
+        return config, model, path
+    for attempt in range(READ_ATTEMPTS):
+        if attempt:  # a failed restore may have changed some of the last model's weights
+            model = build_model(config, image_shape)
+        checkpoint = tf.train.Checkpoint(model=model)
+        paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
+        if not paths:
+            raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
+        if attempt == 0:
+            try:
+                path = restore_newest(
+                    checkpoint, paths, restore_from_previous, partial=True, variables=model.weights
+                )
+                return config, model, path
+            except DrawError:
+                # A trainer deletes a checkpoint (its .index first) before it lists the
+                # new one: read again if the newest listed one is gone or the list changed.
+                gone = not os.path.isfile(paths[-1] + ".index")
+                if not (gone or listed_checkpoints(run.checkpoint_dir) != paths):
+                    raise
+                continue
+        with tempfile.TemporaryDirectory(prefix="draw-checkpoint-") as scratch:
+            copy = snapshot(paths[-1], scratch)
+            if copy is None:  # deleted since the list was read: read it again
+                time.sleep(0.01)
+                continue
+            try:
+                restore(checkpoint, copy, True, model.weights)
+            except DrawError as e:
+                raise DrawError(str(e).replace(copy, paths[-1])) from None
+        return config, model, paths[-1]
+    raise DrawError(
+        f"the checkpoints of {run.checkpoint_dir} were replaced faster than they could be "
+        f"read, {READ_ATTEMPTS} times; try again"
+    )
 
 
-def atomic_write(path: str, data: str | bytes | Callable[[BinaryIO], None]) -> None:
-    """Writes path through a locked temporary file in the same folder, fsync and a rename,
-    so a reader (or a crash) sees either the old file or the whole new one.
-
-    data: text, bytes, or a function that writes the bytes to a binary file object.
-    An OSError (disk full, read-only folder) is a DrawError naming path; the old file
-    stays whole.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    check_replaceable(path)
-    try:
-        with temporary_file(folder, os.path.basename(path)) as tmp:
-            fill(tmp, data)
-            os.replace(tmp, path)
-    except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
-
-
-def check_replaceable(path: str) -> None:
-    """DrawError if a symbolic link or a folder is where the file path is to be written
-    (it is reported, never replaced or followed)."""
-    if os.path.islink(path):
-        raise DrawError(f"{path} is a symbolic link; remove it (links are never written)")
-    if os.path.isdir(path):
-        raise DrawError(f"a folder is in the way of the file {path}; remove it")
-
-
-def remove_leftovers(folder: str, min_age: float = 1.0) -> list[str]:
-    """Deletes the temporary files in folder that no live writer holds (their writer was
-    killed) and that are at least min_age seconds old; returns their paths."""
-    removed = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        if not (name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)):
-            continue
-        path = os.path.join(folder, name)
+def snapshot(prefix: str, folder: str) -> str | None:
+    """Copies the files of the checkpoint prefix into folder, each opened before the first
+    is copied (a file deleted once opened still reads whole); returns the copy's prefix,
+    or None when one of them is already gone."""
+    names = [prefix + ".index"]
+    with contextlib.ExitStack() as files:
         try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            if time.time() - os.fstat(fd).st_mtime >= min_age:
-                lock_file(fd)  # fails while its writer lives
-                os.remove(path)
-                removed.append(path)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-    return removed
+            opened = [files.enter_context(open(names[0], "rb"))]
+            names += sorted(glob.glob(glob.escape(prefix) + ".data-*"))
+            opened += [files.enter_context(open(name, "rb")) for name in names[1:]]
+        except FileNotFoundError:
+            return None
+        if len(names) == 1:
+            return None
+        copy = os.path.join(folder, "ckpt")
+        for name, source in zip(names, opened):
+            with open(copy + name[len(prefix) :], "wb") as target:
+                shutil.copyfileobj(source, target)
+    return copy
+
+
+def check_finite_weights(model, path: str) -> None:
+    """DrawError if the weights read from path hold a NaN or an infinity."""
+    bad = nonfinite_variables(model.weights)
+    if bad:
+        raise DrawError(f"{path} holds NaN or infinite values in {bad[0]}")
+
+
+def load_weights(model, path: str) -> None:
+    """model.load_weights(path) (a Keras .weights.h5 file), any failure one DrawError.
+
+    Such a file holds no optimizer state: Keras' warning that the model's optimizer (of a
+    run about to train) finds none in it is expected, and silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DrawError(f"cannot load the weights {path}: {first_line(e)}") from None
+
+
+# The run's lock.
 
 
 def _in_the_way(error: OSError) -> str:
@@ -272,6 +260,9 @@ class RunLock:
         self.release()
 
 
+# The run directory and its configuration.
+
+
 def _image_shape(value) -> tuple[int, int, int]:
     """A stored image_shape [H, W, C]: three ints, H and W in 1..MAX_IMAGE_SIDE, C 1 or 3."""
     if (
@@ -283,77 +274,6 @@ def _image_shape(value) -> tuple[int, int, int]:
     ):
         raise DrawError(f"image_shape={value!r} is not [H, W, C] with C 1 or 3")
     return tuple(value)
-
-
-def atomic_folder(path: str, fill: Callable[[str], None]) -> None:
-    """Writes the folder path whole: fill(staging) fills a new folder beside it, which then
-    takes path's place (an existing path is moved aside, and deleted once the new one is
-    in place). If fill or a rename fails, path stays as it was; an OSError is a DrawError
-    naming path."""
-    parent = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(parent, exist_ok=True)
-        prefix = "." + os.path.basename(path)[:NAME_IN_TEMPORARY] + "."
-        remove_stale_staging(path, prefix)
-        with tempfile.TemporaryDirectory(dir=parent, prefix=prefix) as scratch, _held(scratch):
-            staging, old = os.path.join(scratch, "new"), os.path.join(scratch, "old")
-            os.mkdir(staging, 0o755)
-            fill(staging)
-            if os.path.lexists(path):
-                os.rename(path, old)
-            try:
-                os.rename(staging, path)
-            except OSError:
-                if os.path.lexists(old):
-                    os.rename(old, path)
-                raise
-    except OSError as e:
-        raise DrawError(f"cannot write {path}: {e.strerror or first_line(e)}") from None
-
-
-@contextlib.contextmanager
-def _held(folder: str):
-    """Locks folder (lock_file on the folder itself) while the block runs, so that
-    remove_stale_staging leaves it alone; where folders cannot be opened (Windows), it is
-    not locked."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        lock_file(fd)
-        yield
-    finally:
-        os.close(fd)
-
-
-def remove_stale_staging(path: str, prefix: str, min_age: float = 1.0) -> None:
-    """Deletes the staging folders of atomic_folder(path) beside path (named prefix...)
-    that no live writer holds and that are at least min_age seconds old. A writer killed
-    between moving path aside and renaming the new folder into place left the old path
-    in its staging folder: it is put back first."""
-    parent = os.path.dirname(os.path.abspath(path))
-    for name in os.listdir(parent):
-        scratch = os.path.join(parent, name)
-        if not name.startswith(prefix) or os.path.islink(scratch) or not os.path.isdir(scratch):
-            continue
-        try:
-            fd = os.open(scratch, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            if time.time() - os.fstat(fd).st_mtime < min_age:
-                continue
-            lock_file(fd)  # fails while its writer lives
-            old = os.path.join(scratch, "old")
-            if os.path.isdir(old) and not os.path.lexists(path):
-                os.rename(old, path)
-            shutil.rmtree(scratch)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 class _NotJson(str):
@@ -374,14 +294,6 @@ def _unique_keys(pairs: list) -> dict:
 
 
 WEIGHTS_FILE = "model.weights.h5"
-
-
-def default_logdir(explicit: dict) -> str:
-    """runs/<dataset>_<preset>, from the flags given, the preset's values or the defaults."""
-    defaults = DrawConfig()
-    preset = explicit.get("preset", defaults.preset)
-    dataset = explicit.get("dataset", PRESETS.get(preset, {}).get("dataset", defaults.dataset))
-    return os.path.join("runs", f"{dataset}_{preset}")
 
 
 class RunDir:
@@ -512,47 +424,49 @@ OVERWRITTEN_PREFIX = ".overwritten-"
 RUN_ENTRIES = ["config.json", "checkpoints", "train", "test"]  # what clear() moves aside
 
 
-def resolve_config(explicit: dict, logdir: str = "", new_run: bool = False, overwrite=False):
-    """The configuration of the run in logdir, or of a new one.
+def default_logdir(values: dict) -> str:
+    """runs/<dataset>_<preset>: the run directory of a configuration, from the fields in
+    values (the flags given), the preset's values or the defaults."""
+    defaults = DrawConfig()
+    preset = values.get("preset", defaults.preset)
+    dataset = values.get("dataset", PRESETS.get(preset, {}).get("dataset", defaults.dataset))
+    return os.path.join("runs", f"{dataset}_{preset}")
+
+
+def configured_run(values: dict, logdir: str = ""):
+    """The trained run in logdir (default: `default_logdir(values)`) and its configuration.
 
     Args:
-      explicit: DrawConfig fields given on the command line.
+      values: DrawConfig fields to apply ({} for none; a script's: those given on its
+        command line). A model field must agree with the stored one (the weights were
+        trained with it), any other replaces it.
       logdir: the run directory ("" for the default).
-      new_run: whether a run may be created (train.py) when logdir holds none.
-      overwrite: a new run replaces the one in logdir (the caller then calls run.clear()).
 
-    Returns (config, RunDir, stored image_shape or None for a new run). A model field
-    given explicitly that contradicts the stored configuration is a DrawError; training
-    fields given explicitly replace the stored ones.
+    Returns (config, RunDir, stored image_shape); DrawError if logdir holds no run or a
+    model field contradicts it.
     """
-    run = RunDir(logdir or default_logdir(explicit))
-    if overwrite or not run.exists():
-        if not new_run:
-            raise DrawError(
-                f"no trained run in {run.path} (no config.json); train one with "
-                f"python train.py --logdir={run.path}"
-            )
-        if run.has_checkpoints() and not overwrite:
-            raise DrawError(
-                f"{run.checkpoint_dir} holds checkpoints but {run.config_path} is missing; "
-                "put it back, or start a new run there with --overwrite"
-            )
-        values = {k: v for k, v in explicit.items() if k != "preset"}
-        return make_config(explicit.get("preset", "jang"), **values), run, None
+    run = RunDir(logdir or default_logdir(values))
+    if not run.exists():
+        raise DrawError(
+            f"no trained run in {run.path} (no config.json); train one with "
+            f"python train.py --logdir={run.path}"
+        )
     stored, image_shape = run.read()
     model_fields = set(fields_with_role("model"))
-    for name, value in explicit.items():
+    for name, value in values.items():
         if name in model_fields and value != getattr(stored, name):
             raise DrawError(
                 f"--{name}={value} contradicts the run in {run.path}, trained with "
                 f"{name}={getattr(stored, name)}; use another --logdir for a new run "
                 "(or --overwrite to replace this one)"
             )
-    train_values = {k: v for k, v in explicit.items() if k not in model_fields}
+    train_values = {k: v for k, v in values.items() if k not in model_fields}
     config = stored.replace(**train_values)
     validate(config)
     return config, run, image_shape
 
+
+# Checkpoints.
 
 # Characters that TensorFlow's checkpoint functions read as a file pattern in a path.
 GLOB_CHARACTERS = "*?[]\\"
@@ -689,107 +603,3 @@ def checkpoint_to_load(run: RunDir, named: str = "") -> str:
     if not listed:
         raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
     return listed[-1]
-
-
-def load_weights(model, path: str) -> None:
-    """model.load_weights(path) (a Keras .weights.h5 file), any failure one DrawError.
-
-    Such a file holds no optimizer state: Keras' warning that the model's optimizer (of a
-    run about to train) finds none in it is expected, and silenced."""
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(path)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DrawError(f"cannot load the weights {path}: {first_line(e)}") from None
-
-
-def load_trained_model(
-    explicit: dict, logdir: str = "", named_checkpoint: str = "", restore_from_previous=False
-):
-    """Rebuilds a run's model and restores its weights: the named checkpoint, or the
-    newest one (with restore_from_previous, the newest one that reads), or for a run of
-    weights only (a shipped model) its model.weights.h5. Weights holding a NaN or an
-    infinity are a DrawError.
-
-    A trainer may delete the checkpoint being read (it keeps only the newest
-    --keep_checkpoints): then the list is read again and the new newest one restored from
-    a copy of its files (`snapshot`, which a deletion cannot cut short), each attempt with a
-    model and checkpoint object of its own, up to READ_ATTEMPTS times.
-
-    Returns (config, model, checkpoint or weights path).
-    """
-    config, run, image_shape = resolve_config(explicit, logdir)
-    model = build_model(config, image_shape)
-    if run.holds_weights_only():
-        if named_checkpoint:
-            raise DrawError(f"{run.path} holds weights, not checkpoints: drop --checkpoint")
-        load_weights(model, run.weights_path)
-        check_finite_weights(model, run.weights_path)
-        return config, model, run.weights_path
-    if named_checkpoint:
-        path = checkpoint_to_load(run, named_checkpoint)
-        restore(tf.train.Checkpoint(model=model), path, True, model.weights)
-        return config, model, path
-    for attempt in range(READ_ATTEMPTS):
-        if attempt:  # a failed restore may have changed some of the last model's weights
-            model = build_model(config, image_shape)
-        checkpoint = tf.train.Checkpoint(model=model)
-        paths = listed_checkpoints(run.checkpoint_dir, restore_from_previous)
-        if not paths:
-            raise DrawError(f"no checkpoint in {run.checkpoint_dir}; train the run first")
-        if attempt == 0:
-            try:
-                path = restore_newest(
-                    checkpoint, paths, restore_from_previous, partial=True, variables=model.weights
-                )
-                return config, model, path
-            except DrawError:
-                # A trainer deletes a checkpoint (its .index first) before it lists the
-                # new one: read again if the newest listed one is gone or the list changed.
-                gone = not os.path.isfile(paths[-1] + ".index")
-                if not (gone or listed_checkpoints(run.checkpoint_dir) != paths):
-                    raise
-                continue
-        with tempfile.TemporaryDirectory(prefix="draw-checkpoint-") as scratch:
-            copy = snapshot(paths[-1], scratch)
-            if copy is None:  # deleted since the list was read: read it again
-                time.sleep(0.01)
-                continue
-            try:
-                restore(checkpoint, copy, True, model.weights)
-            except DrawError as e:
-                raise DrawError(str(e).replace(copy, paths[-1])) from None
-        return config, model, paths[-1]
-    raise DrawError(
-        f"the checkpoints of {run.checkpoint_dir} were replaced faster than they could be "
-        f"read, {READ_ATTEMPTS} times; try again"
-    )
-
-
-def snapshot(prefix: str, folder: str) -> str | None:
-    """Copies the files of the checkpoint prefix into folder, each opened before the first
-    is copied (a file deleted once opened still reads whole); returns the copy's prefix,
-    or None when one of them is already gone."""
-    names = [prefix + ".index"]
-    with contextlib.ExitStack() as files:
-        try:
-            opened = [files.enter_context(open(names[0], "rb"))]
-            names += sorted(glob.glob(glob.escape(prefix) + ".data-*"))
-            opened += [files.enter_context(open(name, "rb")) for name in names[1:]]
-        except FileNotFoundError:
-            return None
-        if len(names) == 1:
-            return None
-        copy = os.path.join(folder, "ckpt")
-        for name, source in zip(names, opened):
-            with open(copy + name[len(prefix) :], "wb") as target:
-                shutil.copyfileobj(source, target)
-    return copy
-
-
-def check_finite_weights(model, path: str) -> None:
-    """DrawError if the weights read from path hold a NaN or an infinity."""
-    bad = nonfinite_variables(model.weights)
-    if bad:
-        raise DrawError(f"{path} holds NaN or infinite values in {bad[0]}")

@@ -10,11 +10,12 @@ model's weights and configuration.
 from draw import cli  # first: it imports TensorFlow quietly
 
 # isort: split
-from draw import api, distribute
+from draw import distribute
+from draw.app import shipping
+from draw.app.runs import resolve_config
 from draw.config import FLAGS, explicit_config_values
 from draw.data import load_dataset
 from draw.errors import DrawError
-from draw.run_dir import resolve_config
 from draw.training import Trainer
 
 
@@ -22,7 +23,7 @@ def main(argv):
     explicit = explicit_config_values(FLAGS)
     initial_weights = ""
     if FLAGS.pretrained:
-        explicit, initial_weights = api.starting_point(FLAGS.pretrained, explicit)
+        explicit, initial_weights = shipping.starting_point(FLAGS.pretrained, explicit)
     config, run, stored_image_shape = resolve_config(
         explicit, FLAGS.logdir, new_run=True, overwrite=FLAGS.overwrite
     )

@@ -19,7 +19,7 @@ import os
 
 import tensorflow as tf
 
-from draw import api
+from draw.app import shipping
 from draw.run_dir import RunDir
 from experiments import cluttered_plot
 
@@ -52,7 +52,7 @@ def run_figures(run: str) -> dict:
     return {
         **record["classification"],
         "step": record["step"],
-        "seconds": api.training_seconds(RunDir(run)),
+        "seconds": shipping.training_seconds(RunDir(run)),
     }
 
 

@@ -28,7 +28,8 @@ from absl import flags
 
 from draw.config import FLAGS, explicit_config_values, fields_with_role
 from draw.errors import DrawError
-from draw.run_dir import RunDir, atomic_write
+from draw.files import atomic_write
+from draw.run_dir import RunDir
 from experiments import report_tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -7,7 +7,12 @@ import os
 from tests.helpers import REPO
 
 # The library's packages and their folders: models/ and data/ are draw.models and draw.data.
-PACKAGE_DIRS = {"draw": "draw", "draw.models": "models", "draw.data": "data"}
+PACKAGE_DIRS = {
+    "draw": "draw",
+    "draw.app": os.path.join("draw", "app"),
+    "draw.models": "models",
+    "draw.data": "data",
+}
 PACKAGES = ("draw",)
 TOOLS = ("bench", "experiments")  # at the top, beside the scripts
 
@@ -95,11 +100,16 @@ LAYERS = {
     "draw.models": 4,
     "draw.data.arrays": 1, "draw.data.mnist": 2, "draw.data.svhn": 2, "draw.data.pipeline": 2,
     "draw.data.cluttered": 2, "draw.data": 4,
-    "draw.classification": 0,
-    "draw.run_dir": 5, "draw.figures": 5,
-    "draw.generation": 6,
+    "draw.classification": 0, "draw.files": 1,
+    "draw.run_dir": 5, "draw.figures": 5, "draw.sampling": 5,
+    "draw.pretrained": 6,
     "draw.evaluation": 7,
     "draw.training": 8, "draw.api": 8,
+    # The application layer, draw/app/: above the library, below the scripts' mains.
+    "draw.app": 0,
+    "draw.app.output_dir": 8.1, "draw.app.runs": 8.1, "draw.app.shipping": 8.1,
+    "draw.app.export": 8.1,
+    "draw.app.generation": 8.2,
     "draw.cli": 9,
     "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
 }  # fmt: skip

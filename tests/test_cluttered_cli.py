@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from draw import api, evaluation
+from draw.app.export import export
 from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.run_dir import RunDir, load_trained_model
@@ -157,7 +158,7 @@ def test_api_classify_and_the_exported_signature_agree(tmp_path, classifier_run)
         api.classify(model, images[..., 0])
     with pytest.raises(DrawError, match="sample takes a DRAW model"):
         api.sample(model, 2)
-    folder = api.export(model, str(tmp_path / "saved"))
+    folder = export(model, str(tmp_path / "saved"))
     np.save(tmp_path / "images.npy", images)
     # Loaded in a fresh Python in an empty folder: TensorFlow alone, not this project.
     code = (

@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from draw import api
+from draw import api, pretrained
 from draw.data import mnist
 
-SHIPPED = [name for name in api.names() if "clutter" in name]
+SHIPPED = [name for name in pretrained.names() if "clutter" in name]
 # Every 10th test digit: MNIST's first 5,000 test digits are harder than its last 5,000
 # (the 4-glimpse model: 13.6% and 7.2% error), so a sample spans the whole split.
 TARGETS = range(0, 10000, 10)
@@ -42,7 +42,7 @@ def independent_cluttered(digits, labels, targets, seed):
 
 def card_error(name):
     """The test error (a fraction) and the number of images its card states."""
-    with open(api.path(name) + "/README.md") as f:
+    with open(pretrained.path(name) + "/README.md") as f:
         text = f.read()
     match = re.search(
         r"\*\*([\d.]+)%\*\* \+- [\d.]+% \(binomial standard error; the (\d+) images", text

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 from absl import flags
 
+from draw.app.runs import resolve_config
 from draw.config import (
     DrawConfig,
     check_kinds,
@@ -17,7 +18,7 @@ from draw.config import (
     option,
 )
 from draw.errors import DrawError
-from draw.run_dir import RunDir, resolve_config
+from draw.run_dir import RunDir
 
 
 def test_presets():

@@ -48,10 +48,11 @@ def _prepare_export_md():
     """What docs/export.md's shell block does before its Python: the shipped model's
     SavedModel written to the version folder that block names."""
     from draw import api
+    from draw.app.export import export
 
     text = open(os.path.join(REPO, "docs", "export.md")).read()
     assert "--pretrained=mnist_attention --export=exports/draw/1" in text
-    api.export(api.load("mnist_attention"), "exports/draw/1")
+    export(api.load("mnist_attention"), "exports/draw/1")
 
 
 PREPARE = {os.path.join("docs", "export.md"): _prepare_export_md}

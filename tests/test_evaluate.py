@@ -13,7 +13,7 @@ import tensorflow as tf
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from draw import generation
+from draw import sampling
 from draw.config import DrawConfig, make_config
 from draw.errors import DrawError
 from draw.evaluation import (
@@ -181,10 +181,10 @@ def test_generated_samples_follow_the_seed_and_are_generate_pys(model):
     np.testing.assert_array_equal(a, generate_logits(model, 6, seed=1, batch_size=4))
     assert not np.allclose(a, generate_logits(model, 6, seed=2, batch_size=4))
     # The samples `generate.py --stochastic --seed=1` decodes.
-    z = generation.prior_latents(
-        generation.make_generator(1, zlib.crc32(b"stochastic")), 3, 6, model.config.z_size
+    z = sampling.prior_latents(
+        sampling.make_generator(1, zlib.crc32(b"stochastic")), 3, 6, model.config.z_size
     )
-    images = generation.Sampler(model).decode(z)["canvas"][-1]
+    images = sampling.Sampler(model).decode(z)["canvas"][-1]
     np.testing.assert_allclose(numpy_draw.sigmoid(a.astype(np.float64)), images, atol=1e-5)
 
 

@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from draw.errors import DrawError
-from draw.run_dir import atomic_folder, load_trained_model
+from draw.files import atomic_folder
+from draw.run_dir import load_trained_model
 from tests.helpers import assert_one_line_error, checksums, run_script
 
 # Runs in a separate interpreter started with -I (no current folder, no PYTHONPATH on

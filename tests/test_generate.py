@@ -1,5 +1,5 @@
-"""generate.py and its library (draw.generation, draw.figures)
-on a tiny model trained for a few steps here."""
+"""generate.py and what it uses (draw.app.generation, draw.app.output_dir, draw.sampling,
+draw.figures) on a tiny model trained for a few steps here."""
 
 import os
 import re
@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from draw import figures, generation
+from draw import figures, sampling
+from draw.app import generation, output_dir
 from draw.errors import DrawError
 from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
@@ -46,7 +47,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sampler(run):
     _, model, _ = load_trained_model({}, run[0].path)
-    return generation.Sampler(model)
+    return sampling.Sampler(model)
 
 
 def _context(sampler, run, **request):
@@ -55,7 +56,7 @@ def _context(sampler, run, **request):
 
 
 def _write(context, mode, folder):
-    return generation.OutputDir(str(folder)).write(generation.MODES[mode](context))
+    return output_dir.OutputDir(str(folder)).write(generation.MODES[mode](context))
 
 
 # Latents.
@@ -64,7 +65,7 @@ def _write(context, mode, folder):
 @pytest.mark.parametrize("step", [1, 2, 5])
 def test_fix_step_latents_share_step_N_and_vary_elsewhere(step):
     T, n, z_size = 5, 100, 4
-    z = generation.fix_step_latents(generation.make_generator(7), T, n, z_size, step).numpy()
+    z = sampling.fix_step_latents(sampling.make_generator(7), T, n, z_size, step).numpy()
     assert z.shape == (T, n, z_size)
     fixed = z[step - 1]
     np.testing.assert_array_equal(fixed, np.broadcast_to(fixed[0], fixed.shape))
@@ -101,7 +102,7 @@ def test_interpolation_endpoints_are_the_given_points_and_midpoint_their_mean():
     rng = np.random.default_rng(0)
     start, end = (tf.constant(rng.normal(size=(4, 3, 5)), tf.float32) for _ in range(2))
     for columns in (3, 10, 11):
-        line = generation.interpolate_latents(start, end, columns).numpy().reshape(4, 3, columns, 5)
+        line = sampling.interpolate_latents(start, end, columns).numpy().reshape(4, 3, columns, 5)
         np.testing.assert_array_equal(line[:, :, 0], start.numpy())
         np.testing.assert_array_equal(line[:, :, -1], end.numpy())
         steps = np.diff(line, axis=2)  # equally spaced points on a straight line
@@ -113,7 +114,7 @@ def test_interpolation_endpoints_are_the_given_points_and_midpoint_their_mean():
 
 def test_same_seed_same_latents_other_seed_or_stream_other_latents():
     def draw(seed, stream=0):
-        return generation.prior_latents(generation.make_generator(seed, stream), 3, 8, 4).numpy()
+        return sampling.prior_latents(sampling.make_generator(seed, stream), 3, 8, 4).numpy()
 
     np.testing.assert_array_equal(draw(5), draw(5))
     assert not np.allclose(draw(5), draw(6))
@@ -151,12 +152,12 @@ def numpy_decode(weights, config, z, image_shape):
 def test_decode_matches_numpy_generation_in_every_batching(write_attn, shape):
     config = tiny_config(write_attn=write_attn, T=4)
     model = perturbed_model(config, shape)
-    z = generation.prior_latents(generation.make_generator(0), config.T, 7, config.z_size)
+    z = sampling.prior_latents(sampling.make_generator(0), config.T, 7, config.z_size)
     weights = trainable_weights(model)
     expected = numpy_decode(weights, config, z.numpy(), shape)
-    whole = generation.Sampler(model).decode(z)
+    whole = sampling.Sampler(model).decode(z)
     np.testing.assert_allclose(whole["canvas"], expected, atol=1e-4)
-    chunked = generation.Sampler(model, batch=3).decode(z)  # 3 + 3 + 1 images
+    chunked = sampling.Sampler(model, batch=3).decode(z)  # 3 + 3 + 1 images
     np.testing.assert_allclose(chunked["canvas"], whole["canvas"], atol=1e-6)
     assert ("write_window" in whole) == write_attn
 
@@ -167,7 +168,7 @@ def test_reconstruction_and_posterior_means_match_numpy_forward_pass():
     x = (np.random.default_rng(1).uniform(size=(5, 12, 12, 1)) < 0.3).astype(np.float32)
     noise = np.random.default_rng(2).normal(size=(3, 5, config.z_size)).astype(np.float32)
     weights = trainable_weights(model)
-    sampler = generation.Sampler(model, batch=2)
+    sampler = sampling.Sampler(model, batch=2)
     canvas, _, _ = numpy_draw.draw_forward(weights, config, x, noise)
     got = sampler.reconstruct(x, noise)
     np.testing.assert_allclose(got["canvas"], numpy_draw.sigmoid(canvas), atol=1e-4)
@@ -255,7 +256,7 @@ def test_attention_boxes_read_on_the_image_and_write_on_the_canvas(run, tmp_path
     model = build_model(tiny_config(), (SIDE, SIDE, 1))
     for head in (model.reader, model.writer):  # small windows: N * delta = 3 * 0.55 pixels
         head.window.params.bias.assign([0.0, 0.0, 0.0, np.log(0.1), 0.0])
-    context = _context(generation.Sampler(model), run, num_samples=4, show_attention=True)
+    context = _context(sampling.Sampler(model), run, num_samples=4, show_attention=True)
     _write(context, "reconstruct", tmp_path)
     gif = Image.open(tmp_path / "reconstruct.gif")
     scale, cell = figures.ATTENTION_SCALE, 2 * SIDE + figures.PAD
@@ -302,12 +303,12 @@ def test_interpolate_writes_rows_of_ten(sampler, run, tmp_path, source, columns)
 
 def test_existing_file_is_not_replaced_and_nothing_is_written(tmp_path):
     (tmp_path / "b.png").write_bytes(b"keep me")
-    outputs = [generation.Output(name, lambda f: f.write(b"new")) for name in ("a.png", "b.png")]
+    outputs = [output_dir.Output(name, lambda f: f.write(b"new")) for name in ("a.png", "b.png")]
     with pytest.raises(DrawError, match="b.png exists"):
-        generation.OutputDir(str(tmp_path)).write(outputs)
+        output_dir.OutputDir(str(tmp_path)).write(outputs)
     assert sorted(os.listdir(tmp_path)) == ["b.png"]
     assert (tmp_path / "b.png").read_bytes() == b"keep me"
-    generation.OutputDir(str(tmp_path), overwrite=True).write(outputs)
+    output_dir.OutputDir(str(tmp_path), overwrite=True).write(outputs)
     assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]  # no temporary files left
     assert (tmp_path / "b.png").read_bytes() == b"new"
 
@@ -320,8 +321,8 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(DrawError, match="No space left"):
-        generation.OutputDir(str(tmp_path), overwrite=True).write(
-            [generation.Output("a.npy", broken)]
+        output_dir.OutputDir(str(tmp_path), overwrite=True).write(
+            [output_dir.Output("a.npy", broken)]
         )
     assert os.listdir(tmp_path) == ["a.npy"] and (tmp_path / "a.npy").read_bytes() == b"old"
 
@@ -329,7 +330,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
 def test_out_dir_that_cannot_be_written_is_an_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DrawError, match="cannot be written"):
-        generation.OutputDir(str(tmp_path / "file" / "samples")).check_writable()
+        output_dir.OutputDir(str(tmp_path / "file" / "samples")).check_writable()
 
 
 # generate.py itself.
@@ -417,10 +418,10 @@ def test_many_samples_stream_to_disk_and_the_pictures_show_the_first(sampler, ru
     config = sampler.config
     assert z.shape == (config.T, n, config.z_size)
     assert canvases.shape == (config.T, n, SIDE, SIDE, 1) and canvases.dtype == np.float32
-    # The latents are the stochastic stream's, drawn generation.DECODE_BATCH at a time.
-    generator = generation.named_stream(2, "stochastic")
-    first = generation.prior_latents(generator, config.T, generation.DECODE_BATCH, config.z_size)
-    np.testing.assert_array_equal(z[:, : generation.DECODE_BATCH], first.numpy())
+    # The latents are the stochastic stream's, drawn sampling.DECODE_BATCH at a time.
+    generator = sampling.named_stream(2, "stochastic")
+    first = sampling.prior_latents(generator, config.T, sampling.DECODE_BATCH, config.z_size)
+    np.testing.assert_array_equal(z[:, : sampling.DECODE_BATCH], first.numpy())
     # Each canvas decodes its own latents, with the NumPy reference of the model.
     weights = trainable_weights(sampler.model)
     for i in (0, 1234, n - 1):
@@ -439,14 +440,14 @@ def test_a_request_the_disk_cannot_hold_is_refused_before_writing(sampler, run, 
 
     n = 2_000_000  # 3.5 GB of canvases (T=3, 12x12) and 0.1 GB of latents; 2.0 GB free
     context = _context(sampler, run, num_samples=n)
-    out = generation.OutputDir(str(tmp_path))
-    original = generation.shutil.disk_usage
-    generation.shutil.disk_usage = lambda path: Full
+    out = output_dir.OutputDir(str(tmp_path))
+    original = output_dir.shutil.disk_usage
+    output_dir.shutil.disk_usage = lambda path: Full
     try:
         with pytest.raises(DrawError, match=r"need 3.6 GB in .* 3.0 GB free, of which 1.0 GB"):
             out.write(generation.MODES["stochastic"](context))
     finally:
-        generation.shutil.disk_usage = original
+        output_dir.shutil.disk_usage = original
     assert os.listdir(tmp_path) == []
 
 

@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 
-from draw import generation
+from draw import sampling
 from draw.data import ImageData
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
@@ -24,10 +24,10 @@ def test_an_old_run_restores_and_draws_the_samples_it_drew(tmp_path):
     assert path.endswith("ckpt-5")
     # The canvases `generate.py --stochastic --num_samples=4` (seed 0) wrote at 98ebda6.
     expected = np.load(os.path.join(run, "stochastic_seed0_canvases.npy"))
-    z = generation.prior_latents(
-        generation.named_stream(0, "stochastic"), config.T, expected.shape[1], config.z_size
+    z = sampling.prior_latents(
+        sampling.named_stream(0, "stochastic"), config.T, expected.shape[1], config.z_size
     )
-    canvases = generation.Sampler(model).decode(z)["canvas"]
+    canvases = sampling.Sampler(model).decode(z)["canvas"]
     np.testing.assert_allclose(canvases, expected, atol=1e-6)
 
 

@@ -1,5 +1,6 @@
-"""Shipped models (draw.api): packaging a run, selecting one in every script, the
-fallback of generate.py on a fresh copy, and the Python API (api.load / sample)."""
+"""Shipped models (draw.pretrained, draw.app.shipping): packaging a run, selecting one in
+every script, the fallback of generate.py on a fresh copy, and the Python API (api.load /
+sample)."""
 
 import json
 import os
@@ -11,7 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
-from draw import api
+from draw import api, pretrained
+from draw.app import shipping
 from draw.config import CLASSIFIERS
 from draw.data import load_dataset
 from draw.errors import DrawError
@@ -29,14 +31,14 @@ def shipped(trained_run, tmp_path_factory):
     shutil.copytree(trained_run, run)  # packaging records its evaluation in the run
     folder = str(tmp_path_factory.mktemp("shipped"))
     record, _ = evaluate_and_write({}, run, Options(), log=lambda *_: None)
-    api.package(record, "tiny", folder, commit="abc123")
+    shipping.package(record, "tiny", folder, commit="abc123")
     return folder, run
 
 
 @pytest.fixture
 def in_package(shipped, monkeypatch):
     """The shipped models of the fixture stand in for the package's."""
-    monkeypatch.setattr(api, "FOLDER", shipped[0])
+    monkeypatch.setattr(pretrained, "FOLDER", shipped[0])
     return shipped[0]
 
 
@@ -95,40 +97,40 @@ def test_package_does_not_replace_a_model_without_overwrite(shipped):
     before = open(card).read()
     record = json.load(open(os.path.join(trained_run, "evaluations", "latest.json")))
     with pytest.raises(DrawError, match="exists; pass --overwrite"):
-        api.package(record, "tiny", shipped)
+        shipping.package(record, "tiny", shipped)
     with pytest.raises(DrawError, match="lower-case"):
-        api.package(record, "Bad Name", shipped)
+        shipping.package(record, "Bad Name", shipped)
     assert open(card).read() == before
 
 
 def test_train_command_repeats_the_run(trained_run):
     config, _ = RunDir(trained_run).read()
-    command = api.train_command(config, "RUN").split()
+    command = shipping.train_command(config, "RUN").split()
     assert command[:3] == ["python", "train.py", "--logdir=RUN"]
     assert config_from_flags(f"--data_dir={config.data_dir}", *command[3:]) == config
 
 
 def test_choose_a_source(in_package, tmp_path):
     missing = str(tmp_path / "runs" / "mnist_jang")
-    source = api.choose("tiny", "", missing, {})
+    source = shipping.choose("tiny", "", missing, {})
     assert source.model_dir == os.path.join(in_package, "tiny")
     assert source.output_dir == os.path.join("runs", "pretrained", "tiny")
     assert "shipped model tiny" in source.note
     # No run yet: generate.py falls back to the shipped model, and says so.
-    source = api.choose("", "", missing, {}, fallback=True)
+    source = shipping.choose("", "", missing, {}, fallback=True)
     assert source.model_dir == os.path.join(in_package, "tiny")
     assert source.note.startswith(f"no run in {missing}: using the shipped model tiny")
     # Unless model flags ask for another model, or the run exists, or a run is named.
-    assert api.choose("", "", missing, {"T": 7}, fallback=True).model_dir == missing
-    assert api.choose("", "", missing, {}).model_dir == missing
+    assert shipping.choose("", "", missing, {"T": 7}, fallback=True).model_dir == missing
+    assert shipping.choose("", "", missing, {}).model_dir == missing
     with pytest.raises(DrawError, match="give one of them"):
-        api.choose("tiny", "runs/x", missing, {})
+        shipping.choose("tiny", "runs/x", missing, {})
     with pytest.raises(DrawError, match=r"--pretrained=big is not a shipped model \(tiny\)"):
-        api.choose("big", "", missing, {})
+        shipping.choose("big", "", missing, {})
 
 
 def test_train_starts_from_the_shipped_weights(in_package, tiny_mnist_dir, tmp_path):
-    explicit, weights = api.starting_point("tiny", {"train_iters": 3})
+    explicit, weights = shipping.starting_point("tiny", {"train_iters": 3})
     assert explicit["T"] == 2 and explicit["train_iters"] == 3
     config = config_from_flags(f"--data_dir={tiny_mnist_dir}", "--T=2", "--enc_size=16",
                                "--dec_size=16", "--z_size=2", "--read_n=2", "--write_n=2",
@@ -141,7 +143,7 @@ def test_train_starts_from_the_shipped_weights(in_package, tiny_mnist_dir, tmp_p
     _, shipped_model, _ = load_trained_model({}, os.path.join(in_package, "tiny"))
     _assert_same_weights(trainer.model, shipped_model)
     with pytest.raises(DrawError, match="contradicts the shipped model tiny"):
-        api.starting_point("tiny", {"T": 5})
+        shipping.starting_point("tiny", {"T": 5})
 
 
 def test_python_api(in_package, trained_run):
@@ -197,12 +199,12 @@ def test_packaged_run_is_used_by_generate_on_a_fresh_copy(trained_run, tmp_path)
 
 def test_fresh_clone_generates_with_the_shipped_model(tmp_path):
     """The repository's own shipped models: a fresh clone makes samples at once."""
-    shipped = api.names()
+    shipped = pretrained.names()
     assert shipped, "no model is shipped in draw/pretrained_models (docs/pretrained.md)"
     copy = _fresh_copy(tmp_path / "clone")
     result = _run(copy, "generate.py", "--stochastic", "--num_samples=4")
     assert result.returncode == 0, result.stderr
-    name = api.default_name()
+    name = pretrained.default_name()
     first = result.stdout.splitlines()[0]
     assert first.startswith(f"no run in runs/mnist_jang: using the shipped model {name}")
     samples = os.path.join(copy, "runs", "pretrained", name, "samples")

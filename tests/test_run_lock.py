@@ -16,15 +16,8 @@ import pytest
 from PIL import Image
 
 from draw.errors import DrawError
-from draw.run_dir import (
-    LOCK_NAME,
-    RunDir,
-    RunLock,
-    listed_checkpoints,
-    remove_leftovers,
-    restore,
-    temporary_file,
-)
+from draw.files import remove_leftovers, temporary_file
+from draw.run_dir import LOCK_NAME, RunDir, RunLock, listed_checkpoints, restore
 from tests.helpers import (
     FAULT_DRIVER,
     LAUNCH_TRAIN_ITERS,

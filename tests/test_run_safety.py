@@ -15,21 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from draw import api, run_dir
+from draw import api, pretrained, run_dir
 from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write, write_results
-from draw.run_dir import (
-    LOCK_NAME,
-    RunDir,
-    RunLock,
-    atomic_folder,
-    atomic_write,
-    listed_checkpoints,
-    load_trained_model,
-    lock_file,
-    remove_stale_staging,
-)
+from draw.files import atomic_folder, atomic_write, lock_file, remove_stale_staging
+from draw.run_dir import LOCK_NAME, RunDir, RunLock, listed_checkpoints, load_trained_model
 from draw.training import Trainer
 from tests.helpers import REPO, TINY_TRAIN_FLAGS, checksums, nan_at, run_script, tiny_config
 from tests.script_runner import config_from_flags, run_in_process
@@ -71,7 +62,7 @@ def shipped_folder(trained_run, tmp_path, monkeypatch):
     _, model, _ = load_trained_model({}, trained_run)
     model.save_weights(str(folder / "tiny" / "model.weights.h5"))
     shutil.copy(os.path.join(trained_run, "config.json"), folder / "tiny" / "config.json")
-    monkeypatch.setattr(api, "FOLDER", str(folder))
+    monkeypatch.setattr(pretrained, "FOLDER", str(folder))
     return folder
 
 
@@ -144,8 +135,9 @@ def test_ship_overwrite_with_a_damaged_input_keeps_the_shipped_model(
     request = tmp_path / "rows.json"
     request.write_text(json.dumps({"script": "evaluate.py", "rows": rows}))
     driver = (  # tests/row_runner.py with the shipped models of the fixture
-        "import sys; sys.path.insert(0, sys.argv[3]); from draw import api; "
-        "api.FOLDER = sys.argv[2]; from tests import row_runner; row_runner.main(sys.argv[1])"
+        "import sys; sys.path.insert(0, sys.argv[3]); from draw import pretrained; "
+        "pretrained.FOLDER = sys.argv[2]; from tests import row_runner; "
+        "row_runner.main(sys.argv[1])"
     )
     command = [sys.executable, "-c", driver, str(request), str(shipped_folder), REPO]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
@@ -297,7 +289,7 @@ def test_readers_refuse_nonfinite_weights_and_figures(tmp_path, trained_run, cap
         evaluate_and_write({}, infinite, Options(), log=lambda *_: None)
     huge = _poisoned_copy(trained_run, tmp_path / "huge", np.float32(1e37))
     before = checksums(tmp_path)
-    shipped = os.path.join(api.FOLDER, "poisoned_tiny")
+    shipped = os.path.join(pretrained.FOLDER, "poisoned_tiny")
     try:
         result = run_script("evaluate.py", f"--logdir={huge}", "--ship=poisoned_tiny")
         _refused(result.returncode, result.stderr, "non-finite figures")
@@ -574,10 +566,10 @@ WITHOUT_FCNTL = textwrap.dedent(
     fake.locking = locking
     sys.modules["msvcrt"] = fake
     sys.path.insert(0, {repo!r})
-    from draw import api, run_dir
+    from draw import api, files, run_dir
     from draw.errors import DrawError
-    assert run_dir.fcntl is None and run_dir.msvcrt is fake
-    run_dir.atomic_write(os.path.join(sys.argv[1], "note.txt"), "written")
+    assert files.fcntl is None and files.msvcrt is fake
+    files.atomic_write(os.path.join(sys.argv[1], "note.txt"), "written")
     try:
         with run_dir.RunLock(sys.argv[1]):
             print("LOCKED", flush=True)

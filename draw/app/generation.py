@@ -1,5 +1,4 @@
-"""What generate.py makes from a trained DRAW: latents, the compiled decoder, generate.py's
-options, one function per mode, and the folder the files go to.
+"""generate.py's options and modes: what it makes from a trained DRAW.
 
 `Options` defines generate.py's flags (one field each) and validates them. A mode takes a
 `Context` (the compiled sampler, the options, the test images on demand) and returns the
@@ -7,28 +6,15 @@ files it wants written (`Output`); it writes nothing itself, so that `OutputDir.
 check every target before any file is touched. `MODES` maps a mode's name (its flag) to
 its function: a new mode is a function, a line in MODES and a field of Options.
 
-Each mode draws from its own random stream of the seed, so a mode's pictures depend on
-the seed alone, not on which other modes ran in the same invocation.
-
-Latents are `[T, n, z_size]`: step t's sample for each of n images. The builders below
-draw them from a `tf.random.Generator` owned by the caller (so a seed gives the same
-latents in every process, whatever the model's training noise state), and `Sampler`, the
-one compiled decoder, turns latents (or test images) into canvases in chunks of a bounded
-number of images.
-
-- `prior_latents`: z_t ~ N(0, I) at every step (stochastic generation).
-- `fix_step_latents`: the report's Figure 1, z_N shared by all n images.
-- `interpolate_latents`: the report's Figure 2, lines between two latents of all T steps.
+Each mode draws from its own random stream of the seed (draw.sampling.named_stream), so a
+mode's pictures depend on the seed alone, not on which other modes ran in the same
+invocation.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import shutil
-import tempfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,151 +23,24 @@ import tensorflow as tf
 from PIL import Image
 
 from draw import distribute, figures
+from draw.app.output_dir import Output
 from draw.config import CLASSIFIERS, SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
 from draw.progress import Progress
-from draw.run_dir import check_replaceable, fill, remove_leftovers, temporary_file
-
-# Latents and the compiled decoder.
-
-DECODE_BATCH = 1000  # images per call of the compiled functions (bounds the memory)
-
-
-def make_generator(seed: int, stream: int = 0) -> tf.random.Generator:
-    """A fresh counter-based (Philox) generator: the same (seed, stream) gives the same
-    numbers in every process; different streams of one seed are independent."""
-    return tf.random.Generator.from_key_counter(key=seed, counter=[0, stream], alg="philox")
-
-
-def named_stream(seed: int, name: str) -> tf.random.Generator:
-    """The generator of the stream called name (e.g. "stochastic") of seed: a mode of
-    generate.py draws from its own stream, so its pictures depend on the seed alone."""
-    return make_generator(seed, zlib.crc32(name.encode()))
-
-
-def prior_latents(generator: tf.random.Generator, T: int, n: int, z_size: int) -> tf.Tensor:
-    """z_t ~ N(0, I) for every step and image: `[T, n, z_size]`."""
-    return generator.normal([T, n, z_size])
-
-
-def prior_latent_chunks(generator: tf.random.Generator, T: int, n: int, z_size: int):
-    """`prior_latents` for any n in bounded memory: yields (start, z `[T, c, z_size]`) for
-    images start .. start + c, drawn DECODE_BATCH images at a time (c <= DECODE_BATCH).
-    For n <= DECODE_BATCH the one chunk is prior_latents(generator, T, n, z_size); the
-    chunks of a larger n do not depend on how many of them are consumed."""
-    for start in range(0, n, DECODE_BATCH):
-        yield start, prior_latents(generator, T, min(DECODE_BATCH, n - start), z_size)
-
-
-def fix_step_latents(
-    generator: tf.random.Generator, T: int, n: int, z_size: int, step: int
-) -> tf.Tensor:
-    """Prior latents `[T, n, z_size]` whose step `step` (1-based) is one sample shared by
-    all n images, while every other step varies from image to image."""
-    z = prior_latents(generator, T, n, z_size)
-    shared = tf.broadcast_to(generator.normal([1, 1, z_size]), [1, n, z_size])
-    return tf.concat([z[: step - 1], shared, z[step:]], axis=0)
-
-
-def interpolate_latents(start: tf.Tensor, end: tf.Tensor, columns: int) -> tf.Tensor:
-    """Linear interpolation of all T steps at once, one line per row.
-
-    Args:
-      start, end: `[T, rows, z_size]` the endpoints of each row's line.
-      columns: points per line, the first `start` and the last `end` exactly.
-
-    Returns `[T, rows * columns, z_size]`, row-major: image r*columns + j is
-    (1 - a_j) start_r + a_j end_r with a_j = j / (columns - 1).
-    """
-    if columns < 2:
-        raise DrawError(f"an interpolation needs at least 2 columns, got {columns}")
-    alpha = tf.reshape(tf.linspace(0.0, 1.0, columns), [1, 1, columns, 1])
-    line = (1.0 - alpha) * start[:, :, tf.newaxis] + alpha * end[:, :, tf.newaxis]
-    T, rows, z_size = start.shape
-    return tf.reshape(line, [T, rows * columns, z_size])
-
-
-class Sampler:
-    """The compiled decoder and encoder-decoder of a trained model, run in chunks.
-
-    Args:
-      model: a DRAW (draw.model.DRAW) with its weights.
-      batch: images per call of the compiled functions (bounds the memory).
-    """
-
-    def __init__(self, model, batch: int = DECODE_BATCH):
-        self.model = model
-        self.config = model.config
-        self.batch = batch
-        T, z_size = self.config.T, self.config.z_size
-        image = [None, model.B, model.A, model.C]
-        self._generate = tf.function(
-            lambda z: model.generate(z=z), input_signature=[tf.TensorSpec([T, None, z_size])]
-        )
-        self._posterior = tf.function(
-            lambda x, noise: model(x, noise=noise),
-            input_signature=[tf.TensorSpec(image), tf.TensorSpec([T, None, z_size])],
-        )
-
-    def _batched(self, fn, *inputs, axes, keep):
-        """Runs fn over chunks of `self.batch` images along each input's axis in `axes`,
-        keeps `keep(outputs)` of each chunk (a dict of `[T, chunk, ...]` tensors) and
-        concatenates them along their image axis (1)."""
-        n = inputs[0].shape[axes[0]]
-        parts = []
-        for start in range(0, n, self.batch):
-            part = slice(start, start + self.batch)
-            chunk = [v[(slice(None),) * a + (part,)] for v, a in zip(inputs, axes)]
-            parts.append({k: v.numpy() for k, v in keep(fn(*chunk)).items()})
-        return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
-
-    def decode(self, z) -> dict:
-        """Decodes latents `[T, n, z_size]` without an encoder.
-
-        Returns numpy: canvas `[T, n, H, W, C]` images sigmoid(c_t) in [0, 1], z, and
-        write_window `[T, n, 3]` (gx, gy, delta) with write attention.
-        """
-        z = tf.convert_to_tensor(z, tf.float32)
-        return self._batched(self._generate, z, axes=[1], keep=_as_images)
-
-    def final_logits(self, z) -> np.ndarray:
-        """The final canvases c_T `[n, H, W, C]` (logits) of latents `[T, n, z_size]`."""
-        z = tf.convert_to_tensor(z, tf.float32)
-        keep = lambda outputs: {"logits": outputs["canvas"][-1:]}  # noqa: E731
-        return self._batched(self._generate, z, axes=[1], keep=keep)["logits"][0]
-
-    def reconstruct(self, x, noise) -> dict:
-        """Runs the encoder and decoder on images x `[n, H, W, C]` in [0, 1].
-
-        noise: `[T, n, z_size]` eps for z_t = mu_t + sigma_t eps_t (zeros give the
-        posterior-mean path, z_t = mu_t).
-        Returns numpy: canvas `[T, n, H, W, C]` images in [0, 1], mu, log_sigma, z
-        `[T, n, z_size]`, and read_window / write_window `[T, n, 3]` with attention.
-        """
-        x = tf.convert_to_tensor(x, tf.float32)
-        noise = tf.convert_to_tensor(noise, tf.float32)
-        return self._batched(self._posterior, x, noise, axes=[0, 1], keep=_as_images)
-
-    def posterior_means(self, x) -> np.ndarray:
-        """The latents `[T, n, z_size]` of images x on the posterior-mean path: every
-        z_t = mu_t, each step's mean given the means of the steps before it."""
-        zeros = tf.zeros([self.config.T, len(x), self.config.z_size])
-        return self.reconstruct(x, noise=zeros)["z"]
-
-
-def _as_images(outputs: dict) -> dict:
-    """The model's outputs with the canvases as images sigmoid(c_t) in [0, 1]."""
-    return {**outputs, "canvas": tf.sigmoid(outputs["canvas"])}
-
-
-# generate.py: its options and modes, and the folder their files go to.
+from draw.sampling import (
+    DECODE_BATCH,
+    fix_step_latents,
+    interpolate_latents,
+    named_stream,
+    prior_latent_chunks,
+    prior_latents,
+)
 
 INTERPOLATION_COLUMNS = 10  # points on each line of the interpolation figure
 FIX_STEP_PANEL_COLUMNS = 5
 INTERPOLATE_FROM = ("prior", "data")
 MAX_SAMPLES = 10_000_000  # --num_samples; the memory each mode needs is checked too
 PICTURE_LIMIT = 2_500  # --stochastic draws the first 2,500 samples; its .npy holds all
-RESERVE_FRACTION, RESERVE_BYTES = 0.05, 10**9  # disk space generated files never take
 
 
 @dataclass
@@ -337,110 +196,6 @@ class Context:
                 f"test split has {len(self._cached)}"
             )
         return self._cached
-
-
-@dataclass
-class Output:
-    """One file to write: its name in the output folder and a function that writes its
-    bytes to a binary file object, or (`to_path`) one that writes the file at a path it
-    is given; `size`: its bytes if known, checked against the free disk space before
-    anything is written."""
-
-    name: str
-    save: Callable
-    to_path: bool = False
-    size: int = 0
-
-
-class OutputDir:
-    """The folder generated files go to: every file is written atomically, and an existing
-    file is replaced only with overwrite.
-
-    Args:
-      path: the folder (created if missing).
-      overwrite: whether an existing file of the same name may be replaced.
-    """
-
-    def __init__(self, path: str, overwrite: bool = False):
-        self.path = path
-        self.overwrite = overwrite
-
-    def check_writable(self) -> None:
-        """DrawError unless the folder, or the nearest of its parents that exists (where
-        it would be created), is a folder this process may write into; creates nothing."""
-        existing = os.path.abspath(self.path)
-        while not os.path.lexists(existing):
-            existing = os.path.dirname(existing)
-        if not os.path.isdir(existing):
-            reason = f"{existing} is not a folder"
-        elif not os.access(existing, os.W_OK | os.X_OK):
-            reason = f"{existing} is not writable"
-        else:
-            return
-        raise DrawError(f"--out_dir={self.path} cannot be written: {reason}")
-
-    def create(self) -> None:
-        """Creates the folder (if missing) and proves it writable; DrawError if it is not."""
-        try:
-            os.makedirs(self.path, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.path):
-                pass
-        except OSError as e:
-            reason = e.strerror or type(e).__name__
-            raise DrawError(f"--out_dir={self.path} cannot be written: {reason}") from None
-
-    def remove_leftovers(self) -> list[str]:
-        """Deletes the temporary files killed writers left in the folder."""
-        return remove_leftovers(self.path)
-
-    def check_space(self, needed: int) -> None:
-        """DrawError if writing `needed` bytes would leave the folder's file system with
-        less than 5% of its space (at least 1 GB) free: other writers on it, such as a
-        run's checkpoints, keep their room."""
-        usage = shutil.disk_usage(self.path)
-        reserve = max(RESERVE_FRACTION * usage.total, RESERVE_BYTES)
-        if needed and needed > usage.free - reserve:
-            raise DrawError(
-                f"the files would need {distribute.format_bytes(needed)} in {self.path}, which "
-                f"has {distribute.format_bytes(usage.free)} free, of which "
-                f"{distribute.format_bytes(reserve)} are kept free; choose a smaller "
-                "--num_samples or another --out_dir"
-            )
-
-    def write(self, outputs: list[Output]) -> list[str]:
-        """Writes every output, or none if one would replace a file without overwrite, the
-        disk has too little room for them, or one cannot be written.
-
-        Returns the paths written, in order.
-        """
-        names = [o.name for o in outputs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"two outputs share a name: {names}")
-        paths = [os.path.join(self.path, name) for name in names]
-        for path in paths:
-            check_replaceable(path)  # a link or a folder is reported, never replaced
-            if os.path.lexists(path) and not self.overwrite:
-                raise DrawError(
-                    f"{path} exists; pass --overwrite to replace it or choose another --out_dir"
-                )
-        self.create()
-        self.remove_leftovers()
-        self.check_space(sum(o.size for o in outputs))
-        # Every file is complete (in its temporary file) before the first is renamed into
-        # place, so that a writer killed on the way leaves no result, only temporary files.
-        with contextlib.ExitStack() as temporaries:
-            staged = []
-            for output, path in zip(outputs, paths):
-                try:
-                    tmp = temporaries.enter_context(temporary_file(self.path, output.name))
-                    fill(tmp, output.save, output.to_path)
-                except OSError as e:
-                    reason = e.strerror or type(e).__name__
-                    raise DrawError(f"cannot write {path}: {reason}") from None
-                staged.append(tmp)
-            for tmp, path in zip(staged, paths):
-                os.replace(tmp, path)
-        return paths
 
 
 def grid_columns(n: int) -> int:
