@@ -28,9 +28,8 @@ from draw.run_dir import WEIGHTS_FILE, RunDir, default_logdir, load_trained_mode
 
 OUTPUT_ROOT = os.path.join("runs", "pretrained")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-REPOSITORY = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-)  # the checkout this file is in (draw/app/ of it)
+# The checkout this file is in (as its draw/app/shipping.py): git commit of the cards.
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @dataclasses.dataclass
