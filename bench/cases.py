@@ -33,6 +33,7 @@ from draw.evaluation import importance_sampled_nll, nearest_neighbours
 from draw.models import build_model
 from draw.run_dir import RunDir
 from draw.sampling import Sampler, make_generator, prior_latents
+from draw.train_step import TrainStep
 from draw.training import Trainer, make_optimizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -120,18 +121,18 @@ def _rates(config, data, seconds, matmul):
 
 
 def train(preset, sizes, jit_compile, plain=False, intra_op_threads=distribute.AUTO_THREADS):
-    """The train step as train.py runs it (model.train_step compiled as draw/training.py
-    compiles it, TensorFlow's threads set as train.py sets them for `--intra_op_threads`):
-    time to the first step, then ms/iteration on a fixed batch; with plain=True also the
-    plain port of bench/plain.py on the same model. The steps and the reference matmul
-    are timed in turns (median of sizes.repeats turns), all with the same threads; peak
-    memory is taken before the plain port is built."""
+    """The train step as train.py runs it (draw.train_step.TrainStep, compiled as
+    draw/training.py compiles it, TensorFlow's threads set as train.py sets them for
+    `--intra_op_threads`): time to the first step, then ms/iteration on a fixed batch;
+    with plain=True also the plain port of bench/plain.py on the same model. The steps and
+    the reference matmul are timed in turns (median of sizes.repeats turns), all with the
+    same threads; peak memory is taken before the plain port is built."""
     config = _config(preset, sizes, jit_compile=jit_compile)
     configure_threads(intra_op_threads, config)
     data = load_dataset(config)
     model, optimizer, batch = _train_setup(config, data)
     label = f"train (jit_compile={jit_compile})"
-    step = tf.function(model.train_step, jit_compile=jit_compile)
+    step = TrainStep(model, jit_compile=jit_compile)
     first = measure.time_first_call(lambda: step(batch))
     rss = measure.peak_rss_mb()  # before the plain port adds its own graphs
     calls = sizes.train_calls[preset]
@@ -235,7 +236,7 @@ def cluttered_generator(sizes):
     configure_threads(distribute.AUTO_THREADS, config)
     data = load_dataset(config)
     model, _, batch = _train_setup(config, data)
-    step = tf.function(model.train_step)
+    step = TrainStep(model)
     step(batch)
     n, size = sizes.generator_batches, config.batch_size
     stream = iter(pipeline.train_batches(data, size, config.seed, config.binarize))

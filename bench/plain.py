@@ -3,9 +3,9 @@
 This is the recurrence as the foundation wrote it (docs/design.md, in its order):
 each layer applied by its own Keras call, one matmul per layer and input, a Python loop
 unrolled over T, a plain Adam step. It uses a DRAW model's layers and weights, so it
-computes exactly the model's maths; bench.run times it beside `DRAW.train_step`.
-Since the model calls its layers the same way, the difference is
-what the training step adds: the gradient norm and the NaN/Inf verdict on it and the
+computes exactly the model's maths; bench.run times it beside the training step
+(draw.train_step.TrainStep). Since the model calls its layers the same way, the
+difference is what the training step adds: the gradient norm and the NaN/Inf verdict on it and the
 loss, the metrics and the T loop's form.
 """
 

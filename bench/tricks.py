@@ -9,7 +9,8 @@ traced), never by changing the library.
 - pipeline_memory: data.pipeline reading rows from the NumPy array (tf.numpy_function)
   against a tf.constant of the array, each in a fresh process (peak memory is per process).
 - finite_check (a safety check's cost, not a trick): the training step with the check
-  that the updated weights are finite (draw.model.all_finite) against the step without.
+  that the updated weights are finite (draw.train_step.all_finite) against the step
+  without.
 
 Times of a trick and its alternative are taken in interleaved turns
 (bench.measure.interleaved_seconds_per_call), so a change of the machine's load hits both
@@ -30,12 +31,13 @@ import numpy as np
 import tensorflow as tf
 
 from bench import cases, measure
-from draw import attention, distribute
+from draw import attention, distribute, train_step
 from draw import model as draw_model
 from draw.config import make_config
 from draw.data import load_dataset, pipeline
 from draw.data.arrays import ImageData
 from draw.errors import DrawError
+from draw.train_step import TrainStep
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -76,13 +78,13 @@ def _first_steps(model, batch, variants, sizes):
     which the step is traced}, in FIRST_STEP_TURNS turns after one discarded warm-up trace
     (the process's one-time costs); with --quick, one turn and no warm-up."""
     if not _quick(sizes):
-        measure.time_first_call(lambda: tf.function(model.train_step)(batch))
+        measure.time_first_call(lambda: TrainStep(model)(batch))
     firsts = {name: [] for name in variants}
     steps = {}
     for _ in range(1 if _quick(sizes) else FIRST_STEP_TURNS):
         for name, context in variants.items():
             with context():
-                steps[name] = tf.function(model.train_step)
+                steps[name] = TrainStep(model)
                 firsts[name].append(measure.time_first_call(lambda s=steps[name]: s(batch)))
     return {name: statistics.median(v) for name, v in firsts.items()}, steps
 
@@ -218,12 +220,12 @@ def unroll(sizes):
 
 def finite_check(sizes):
     """The jang training step with the check that the updated weights and Adam's moments
-    are finite (draw.model.all_finite) against the same step traced without it."""
+    are finite (draw.train_step.all_finite) against the same step traced without it."""
     config = make_config("jang", **sizes.overrides)
     model, batch = _setup(config)
     variants = {
         "checked": contextlib.nullcontext,
-        "unchecked": lambda: patched(draw_model, "all_finite", lambda _: tf.constant(True)),
+        "unchecked": lambda: patched(train_step, "all_finite", lambda _: tf.constant(True)),
     }
     first, steps = _first_steps(model, batch, variants, sizes)
     seconds = _step_seconds(steps, batch, 2 if _quick(sizes) else 50, sizes)

@@ -15,8 +15,8 @@ Training is SPMD: every worker runs the same program (the same steps, summaries 
 checkpoint saves, so that their collective operations match), and only the chief writes
 files. The global batch (--batch_size) is split evenly over the replicas; each replica's
 loss is its images' summed loss divided by the GLOBAL batch size and the gradients are
-summed over the replicas, so one step on R replicas is the step one device takes on the
-whole batch (tests/test_distribute.py checks it to float tolerance).
+summed over the replicas (draw.train_step), so one step on R replicas is the step one
+device takes on the whole batch (tests/test_distribute.py checks it to float tolerance).
 
 Memory: the estimates count the float32 tensors that must exist at once (weights, gradients and
 Adam's two moments; the activations kept for the backward pass; the arrays a script
@@ -31,7 +31,6 @@ import os
 import shutil
 import tempfile
 
-import keras
 import tensorflow as tf
 
 from draw.config import DrawConfig
@@ -208,19 +207,6 @@ def replica_function(strategy, fn, jit_compile: bool = False):
     return run
 
 
-def updates_through_merge_call(strategy=None) -> bool:
-    """Whether Keras applies gradients through a merge_call under strategy (default: the
-    one in scope): under the mirrored, multi-worker and TPU strategies, whatever their
-    number of replicas. A merge_call cannot run inside tf.cond."""
-    strategy = strategy or tf.distribute.get_strategy()
-    merging = (
-        tf.distribute.MirroredStrategy,
-        tf.distribute.MultiWorkerMirroredStrategy,
-        tf.distribute.TPUStrategy,
-    )
-    return isinstance(strategy, merging)
-
-
 def sum_over_replicas(values):
     """The sum of `values` (a list of tensors) over the replicas, in a replica context;
     `values` itself without a strategy."""
@@ -228,20 +214,6 @@ def sum_over_replicas(values):
     if context is None or context.num_replicas_in_sync == 1:
         return values
     return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
-
-
-class SummedGradientsAdam(keras.optimizers.Adam):
-    """Keras' Adam for gradients that are already summed over the replicas.
-
-    Keras 3's TensorFlow optimizer clips each replica's gradient (clipnorm) BEFORE it
-    all-reduces the gradients, so that under a strategy the clip would act on partial
-    gradients and the update would differ from one device's. DRAW.train_step therefore
-    sums the gradients itself (sum_over_replicas); this optimizer clips the summed
-    gradient and skips its own all-reduce. Without a strategy it is exactly Adam.
-    """
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        return grads_and_vars
 
 
 class WorkerCheckpointDir:

@@ -28,7 +28,6 @@ import tensorflow as tf
 
 from draw import attention
 from draw.config import DrawConfig
-from draw.distribute import sum_over_replicas, updates_through_merge_call
 from draw.losses import kl_loss, reconstruction_loss
 
 
@@ -82,15 +81,6 @@ def run_steps(step, state, inputs):
         lambda t, *_: t < T, body, (tf.constant(1), state, arrays), maximum_iterations=T - 1
     )
     return state, tf.nest.map_structure(lambda a: a.stack(), arrays)
-
-
-def all_finite(variables) -> tf.Tensor:
-    """Whether every element of the floating-point variables is finite: a boolean scalar
-    from one reduction per variable (`python -m bench.run --cases=finite_check` times it)."""
-    checks = [
-        tf.reduce_all(tf.math.is_finite(v)) for v in variables if tf.as_dtype(v.dtype).is_floating
-    ]
-    return tf.reduce_all(tf.stack(checks))
 
 
 @keras.saving.register_keras_serializable(package="draw")
@@ -178,21 +168,10 @@ class DRAW(keras.Model):
         self(zeros, noise=tf.zeros([self.config.T, 1, self.config.z_size]))
 
     def sample_noise(self, batch_size):
-        """eps_t ~ N(0, I) for every step: `[T, batch, z_size]`, independent across steps.
-
-        In a tf.distribute replica context with R replicas, each replica draws the noise
-        of the whole global batch `[T, R*batch, z_size]` from the (mirrored) generator state
-        and keeps its own slice: replicas get different noise, and R replicas use exactly
-        the noise one device would draw for the global batch.
-        """
-        replica = tf.distribute.get_replica_context()
-        replicas = replica.num_replicas_in_sync if replica is not None else 1
-        shape = (self.config.T, batch_size * replicas, self.config.z_size)
-        noise = keras.random.normal(shape, seed=self.noise_seed)
-        if replicas == 1:
-            return noise
-        start = tf.cast(replica.replica_id_in_sync_group, tf.int32) * batch_size
-        return noise[:, start : start + batch_size]
+        """eps_t ~ N(0, I) for every step: `[T, batch, z_size]`, independent across steps,
+        from the model's generator (its state is in the checkpoint)."""
+        shape = (self.config.T, batch_size, self.config.z_size)
+        return keras.random.normal(shape, seed=self.noise_seed)
 
     def _zero_state(self, batch_size):
         c = tf.zeros([batch_size, self.C, self.B, self.A])
@@ -318,49 +297,19 @@ class DRAW(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        """One Adam step on a batch `(x [batch, B, A, C], labels [batch])`.
+        """One Adam step on a batch `(x [batch, B, A, C], labels [batch])` on one device,
+        the Keras way: losses, gradients, update, metrics. Returns the metrics' results.
 
-        Under a tf.distribute strategy it runs on every replica (strategy.run) with the
-        replica's share of the global batch; the optimizer (draw.distribute.
-        SummedGradientsAdam) clips and applies the gradients summed over the replicas.
-
-        When the loss or a gradient is NaN or Inf, the returned "finite" is False and, on
-        one replica, nothing is updated (weights, optimizer state, metrics); the caller
-        stops or skips. "weights_finite" is False when an applied update left a weight or
-        one of Adam's moments NaN or Inf (the caller stops without saving).
+        train.py runs draw.train_step.TrainStep instead: the same losses and gradients on
+        the replicas of a tf.distribute strategy, and no update when they are not finite.
         """
         x, labels = data
         with tf.GradientTape() as tape:
             losses = self.compute_losses(x, self(x, training=True), labels)
-            # Summed over this replica's images / the global batch size: the gradients
-            # summed over the replicas are those of the mean loss of the global batch.
-            loss = tf.nn.compute_average_loss(losses["loss"])
-        grads = sum_over_replicas(tape.gradient(loss, self.trainable_variables))
-        grad_norm = tf.linalg.global_norm(grads)
-        # The same verdict on every replica: the loss summed over them, the summed grads.
-        # The norm is NaN or Inf when any gradient element is (or when finite gradients are
-        # too large for a float32 norm, which per-variable clipping could not use either).
-        total_loss = sum_over_replicas([loss])[0]
-        finite = tf.math.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(grad_norm))
-
-        def update():
-            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-            self._update_metrics(losses)
-            return all_finite(self.trainable_variables + self.optimizer.variables)
-
-        if updates_through_merge_call():
-            # Keras applies through a merge_call, which cannot run inside tf.cond: under
-            # such a strategy the update is applied, and the caller stops without saving.
-            weights_finite = update()
-        else:
-            weights_finite = tf.cond(finite, update, lambda: tf.constant(True))
-        metrics = {m.name: m.result() for m in self.metrics}
-        return {
-            **metrics,
-            "grad_norm": grad_norm,
-            "finite": finite,
-            "weights_finite": weights_finite,
-        }
+            loss = tf.reduce_mean(losses["loss"])
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return self._update_metrics(losses)
 
     def test_step(self, data):
         """Losses of a batch `(x, labels)` without an update."""

@@ -1,7 +1,7 @@
 """The training loop: compiled steps, progress lines, TensorBoard, checkpoints, resume.
 
-The loop is a plain Python loop over compiled `model.train_step` calls (one call per
-iteration; the T-step recurrence is inside the compiled function), so that the step
+The loop is a plain Python loop over compiled training steps (draw.train_step: one call
+per iteration; the T-step recurrence is inside the compiled function), so that the step
 counter, the checkpoints and the data stream stay under exact control: training batch s
 is a pure function of (seed, s) (see data.pipeline), and the checkpoint holds the model,
 the optimizer and the step, so a resumed run continues exactly where the last
@@ -47,6 +47,7 @@ from draw.run_dir import (
     restore_newest,
     tf_path,
 )
+from draw.train_step import TrainStep, test_step
 
 NUM_SUMMARY_IMAGES = 64
 NUM_DRAWING_IMAGES = 8  # test images whose drawing, step by step, goes to TensorBoard
@@ -91,10 +92,10 @@ def trial_name(run_path: str) -> str:
 
 
 def make_optimizer(config) -> keras.optimizers.Optimizer:
-    """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm),
-    applied to the gradients summed over the replicas under a tf.distribute strategy.
+    """Adam with each variable's gradient clipped to norm config.clipnorm (Keras' clipnorm;
+    under a tf.distribute strategy, TrainStep clips the gradients summed over the replicas).
     beta_2 is 0.999, as in TensorFlow 1 and Keras."""
-    return distribute.SummedGradientsAdam(
+    return keras.optimizers.Adam(
         learning_rate=config.learning_rate,
         beta_1=config.beta_1,
         epsilon=config.adam_epsilon,
@@ -152,8 +153,6 @@ class Trainer:
         distribute.per_replica_batch_size(config.batch_size, self.strategy)
         distribute.check_jit_compile(config.jit_compile, self.strategy)
         self.chief = distribute.is_chief(self.strategy)
-        if config.skip_nonfinite and distribute.updates_through_merge_call(self.strategy):
-            raise DrawError("--skip_nonfinite works on one replica only, not with --strategy")
         self.restore_from_previous, self.overwrite = restore_from_previous, overwrite
         self.initial_weights = initial_weights
         self.last_good = None  # the newest checkpoint known to be complete
@@ -182,16 +181,9 @@ class Trainer:
         # Every model computation runs on the replicas (strategy.run); results are replica
         # 0's (the same on every replica: the metrics are read separately, aggregated).
         jit = config.jit_compile
+        self.train_fn = TrainStep(self.model, self.strategy, jit)
         on_replicas = functools.partial(distribute.replica_function, self.strategy)
-        self.train_fn = on_replicas(
-            lambda batch: {
-                k: v
-                for k, v in self.model.train_step(batch).items()
-                if k in ("grad_norm", "finite", "weights_finite")
-            },
-            jit,
-        )
-        self.test_fn = on_replicas(self.model.test_step, jit)
+        self.test_fn = on_replicas(functools.partial(test_step, self.model), jit)
         self.reconstruct_fn = on_replicas(lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit)
         self.drawing_fn = on_replicas(
             lambda x: {

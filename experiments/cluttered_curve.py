@@ -10,7 +10,7 @@ images of the fixed test set (data.cluttered.test_set), its binomial standard er
 training loss and accuracy since the last row, and the seconds spent training. Training
 batch s is data.cluttered.train_batch(seed, s); --curriculum=K ramps the number of
 distractors linearly from 0 to 8 over the first K iterations (0: all 8 from the start).
-The model, Adam (draw.distribute.SummedGradientsAdam, per-variable clipnorm) and the step
+The model, Adam (per-variable clipnorm; trained by draw.train_step.TrainStep) and the step
 are checkpointed in DIR/checkpoints as train.py checkpoints a run
 (tf.train.Checkpoint(model=, optimizer=, step=)), every --checkpoint_every iterations;
 running the same command again resumes there and appends to the curve (a
@@ -27,12 +27,13 @@ import math
 import os
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from draw.data import cluttered, mnist, pipeline
-from draw.distribute import SummedGradientsAdam
 from draw.models.classifier import ConvClassifier, GlimpseClassifier
+from draw.train_step import TrainStep
 from draw.training import StopSignals
 
 FIELDS = ["step", "test_error", "standard_error", "train_loss", "train_accuracy", "seconds"]
@@ -76,7 +77,7 @@ def build(args):
             shape, T=args.T, N=args.N, log_sigma2_bias=args.log_sigma2_bias, name="classifier"
         )
     model.build_variables()
-    optimizer = SummedGradientsAdam(
+    optimizer = keras.optimizers.Adam(
         learning_rate=args.learning_rate,
         beta_1=args.beta_1,
         epsilon=args.adam_epsilon,
@@ -139,7 +140,7 @@ def main(argv=None):
         # A learning rate given for this invocation replaces the stored one.
         optimizer.learning_rate.assign(args.learning_rate)
         print(f"resumed from {manager.latest_checkpoint} at step {int(step)}", flush=True)
-    train_fn = tf.function(model.train_step)
+    train_fn = TrainStep(model)
     predict = tf.function(lambda x: model(x)["logits"])
     curve_path = os.path.join(args.out, "curve.csv")
     new_file = not os.path.exists(curve_path) or int(step) == 0
@@ -159,12 +160,12 @@ def main(argv=None):
                 manager.save(checkpoint_number=int(step))
                 print(f"stopped by {stop.name} at step {int(step)}; saved", flush=True)
                 return
-            logs = train_fn(batch)
+            train_fn(batch)
             step.assign_add(1)
             s = int(step)
             if s % args.eval_every == 0 or s == args.iters:
                 seconds += time.perf_counter() - started
-                loss, accuracy = float(logs["loss"]), float(logs["accuracy"])
+                loss, accuracy = (float(m.result()) for m in model.metrics)
                 for metric in model.metrics:
                     metric.reset_state()
                 error, se = test_error(predict, x_test, y_test)

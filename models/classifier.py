@@ -18,8 +18,10 @@ the first glimpse is a blurred view of the whole image; docs/cluttered.md measur
 ConvClassifier, the paper's baseline: two convolution layers, then a hidden layer and the
 softmax, with about the parameter count of GlimpseClassifier at T=8, N=12, 256 units.
 
-Both share the DRAW core's train and test steps (draw.model.DRAW.train_step: gradients
-summed over replicas, non-finite steps not applied) through `compute_losses`.
+Both share the DRAW core's train and test steps (draw.model.DRAW.train_step, the plain
+Keras step) through `compute_losses`, `_update_metrics` and `metrics`, as does the step
+train.py runs (draw.train_step.TrainStep: gradients summed over the replicas, non-finite
+steps not applied).
 """
 
 from __future__ import annotations

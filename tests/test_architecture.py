@@ -94,7 +94,7 @@ LAYERS = {
     "draw.errors": 0, "draw.progress": 0, "draw": 0,
     "draw.config": 1,
     "draw.attention": 2, "draw.losses": 2, "draw.distribute": 2,
-    "draw.model": 3,
+    "draw.model": 3, "draw.train_step": 3,
     "draw.models.blocks": 3.1, "draw.models.image_features": 3.2, "draw.models.conv_read": 3.3,
     "draw.models.supervised": 3.3, "draw.models.conv_encoder": 3.3, "draw.models.classifier": 3.1,
     "draw.models": 4,

@@ -1,12 +1,12 @@
 """models.classifier: the glimpse classifier against an independent NumPy forward pass, its
 first window, its parameter count and the convolutional baseline's, and both learning."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from draw.classification import classification_results, confusion_table
-from draw.distribute import SummedGradientsAdam
 from draw.models.classifier import ConvClassifier, GlimpseClassifier
 from tests import numpy_draw
 from tests.helpers import bar_images
@@ -70,7 +70,7 @@ def test_parameter_counts_match_the_papers_model_and_the_baseline_is_close():
 
 def _train(model, images, labels, steps, learning_rate):
     model.build_variables()
-    model.compile(optimizer=SummedGradientsAdam(learning_rate=learning_rate, clipnorm=5.0))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=5.0))
     step = tf.function(model.train_step)
     x = tf.constant(images.astype(np.float32) / 255.0)
     y = tf.constant(labels)

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from draw import distribute
 from draw.errors import DrawError
 from draw.models import build_model
 from draw.run_dir import RunDir, load_trained_model
-from draw.training import Trainer
+from draw.train_step import TrainStep, replica_noise
+from draw.training import Trainer, make_optimizer
 from tests.helpers import (
     LOGICAL_CPUS,
     REPO,
@@ -84,7 +84,7 @@ def test_replicas_draw_their_slices_of_the_global_batch_noise():
     with strategy.scope():
         model = build_model(config, (12, 12, 1))
     one_device = build_model(config, (12, 12, 1))
-    per_replica = strategy.run(tf.function(lambda: model.sample_noise(3)))
+    per_replica = strategy.run(tf.function(lambda: replica_noise(model, 3)))
     first, second = (np.asarray(v) for v in strategy.experimental_local_results(per_replica))
     expected = one_device.sample_noise(6).numpy()
     np.testing.assert_array_equal(np.concatenate([first, second], axis=1), expected)
@@ -276,18 +276,46 @@ def test_bad_strategy_settings_are_one_line_errors(tmp_path, args, env, fragment
     assert not os.path.exists(tmp_path / "run")
 
 
-def test_mirrored_strategy_on_one_device_trains(tiny_data):
-    """One replica under MirroredStrategy still updates through Keras' merge_call, which
-    cannot run inside tf.cond: the step must not put it there."""
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    assert distribute.updates_through_merge_call(strategy)
-    assert not distribute.updates_through_merge_call(tf.distribute.get_strategy())
+def _compiled_model(strategy, image_shape):
+    """A tiny model and its Adam, built under strategy as the Trainer builds them."""
+    config = tiny_config()
     with strategy.scope():
-        model = build_model(tiny_config(), tiny_data.image_shape)
+        model = build_model(config, image_shape)
         model.build_variables()
-        model.compile(optimizer=distribute.SummedGradientsAdam(learning_rate=1e-3))
+        model.compile(optimizer=make_optimizer(config))
+        model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_mirrored_strategy_on_one_device_trains(tiny_data):
+    """One replica under MirroredStrategy: Keras updates through a merge_call there, which
+    cannot run inside tf.cond; the step applies the update outside the replicas."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    model = _compiled_model(strategy, tiny_data.image_shape)
     before = [w.numpy().copy() for w in model.trainable_weights]
     x = tf.constant(tiny_data.train_images[:20] / 255.0, tf.float32)
     labels = tf.constant(tiny_data.train_labels[:20])
-    strategy.run(tf.function(model.train_step), args=((x, labels),))
+    logs = TrainStep(model, strategy)((x, labels))
+    assert bool(logs["finite"]) and bool(logs["weights_finite"])
     assert any(np.abs(w.numpy() - b).max() > 0 for w, b in zip(model.trainable_weights, before))
+
+
+def test_a_nonfinite_step_on_two_replicas_updates_nothing(tiny_data):
+    """The guard holds under a strategy: a NaN image on one replica leaves the weights,
+    Adam and the metrics of every replica as they were."""
+    strategy = mirrored()
+    model = _compiled_model(strategy, tiny_data.image_shape)
+    x = tiny_data.train_images[:20] / 255.0
+    x[13] = np.nan  # an image of the second replica
+    batches = strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensors((x.astype(np.float32), tiny_data.train_labels[:20]))
+    )
+    before = [local_copies(strategy, w) for w in model.trainable_weights]
+    logs = TrainStep(model, strategy)(next(iter(batches)))
+    assert not bool(logs["finite"]) and not np.isfinite(float(logs["grad_norm"]))
+    assert [int(i) for i in local_copies(strategy, model.optimizer.iterations)] == [0, 0]
+    for w, copies in zip(model.trainable_weights, before):
+        for copy, old in zip(local_copies(strategy, w), copies):
+            np.testing.assert_array_equal(copy, old, w.path)
+    for metric in model.metrics:
+        assert [float(c) for c in local_copies(strategy, metric.count)] == [0, 0], metric.name

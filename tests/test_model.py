@@ -143,6 +143,7 @@ def test_while_loop_recurrence_equals_the_unrolled_one(monkeypatch):
 def test_a_nan_gradient_with_a_finite_loss_is_not_applied():
     """The step's verdict looks at the gradients, not only the loss: a term whose value is
     0 but whose gradient is NaN (sqrt(w - w): inf - inf) leaves everything as it was."""
+    from draw.train_step import TrainStep
     from draw.training import make_optimizer
 
     config = tiny_config()
@@ -161,7 +162,7 @@ def test_a_nan_gradient_with_a_finite_loss_is_not_applied():
     optimizer.build(model.trainable_variables)
     before = trainable_weights(model)
     x = tf.constant((np.random.default_rng(0).uniform(size=(4, 12, 12, 1)) < 0.4), tf.float32)
-    result = model.train_step((x, tf.zeros([4], tf.int32)))
+    result = TrainStep(model)((x, tf.zeros([4], tf.int32)))
     assert np.isfinite(float(model.compute_losses(x, model(x))["loss"][0]))
     assert not bool(result["finite"]) and not np.isfinite(float(result["grad_norm"]))
     assert int(optimizer.iterations) == 0
