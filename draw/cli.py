@@ -41,7 +41,8 @@ if not VERBOSE:
 
 from absl import app, flags, logging  # noqa: E402
 
-from draw import evaluation, generation  # noqa: E402
+from draw import generation  # noqa: E402
+from draw.app import evaluation  # noqa: E402
 from draw.config import (  # noqa: E402
     FLAGS,
     RUN_FLAGS,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from draw import cli, evaluation, generation
+from draw import cli, generation
+from draw.app import evaluation
 from draw.config import FLAGS, define_flags, explicit_config_values, make_config
 
 

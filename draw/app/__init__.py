@@ -1,0 +1,1 @@
+"""The application layer: the scripts' options and checks, their output files, shipping and export."""  # noqa: E501
