@@ -29,7 +29,8 @@ from draw import distribute
 from draw.config import make_config
 from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
-from draw.evaluation import importance_sampled_nll, nearest_neighbours
+from draw.measures.iwae import importance_sampled_nll
+from draw.measures.nearest_neighbour import nearest_neighbours
 from draw.models import build_model
 from draw.run_dir import RunDir
 from draw.sampling import Sampler, make_generator, prior_latents
@@ -271,7 +272,7 @@ def cluttered_generator(sizes):
 
 
 def evaluation(sizes):
-    """Nearest-neighbour search and the IWAE estimate (draw.evaluation)."""
+    """Nearest-neighbour search and the IWAE estimate (draw.measures)."""
     names = (
         f"NN search, 1000 samples x {sizes.nn_references:,}",
         f"IWAE estimate, K={sizes.iwae_k}",

@@ -41,8 +41,7 @@ if not VERBOSE:
 
 from absl import app, flags, logging  # noqa: E402
 
-from draw import evaluation  # noqa: E402
-from draw.app import generation  # noqa: E402
+from draw.app import evaluation, generation  # noqa: E402
 from draw.config import (  # noqa: E402
     FLAGS,
     RUN_FLAGS,

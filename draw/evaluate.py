@@ -1,18 +1,11 @@
-"""Measures a trained DRAW run: python evaluate.py --logdir=RUN [--elbo] [--iwae] [--nn-nll]
+"""Measures a trained run: python evaluate.py --logdir=RUN [--MEASURE ...]
 
-  --elbo (the default): the variational bound -log p(x) <= L_x + L_z on the test split,
-      in nats per image, with L_x and L_z (one posterior sample per image).
-  --iwae: the importance-sampled estimate of -log p(x) (Burda et al. 2015) with
-      --num_importance_samples=K samples per test image; tighter than the ELBO.
-  --nn-nll: the report's "NLL of generated images" (sections 5.1, 6). NOT a likelihood of
-      the model: --num_samples images are generated from the prior; each is scored by the
-      Bernoulli negative log-likelihood, under its pixel probabilities, of the training
-      image nearest to it (Euclidean); mean, std and max over the samples.
-  --compare RUN1 RUN2 ...: the chosen measures for each run, as one table.
+Each measure has its flag (listed below with its settings); which measures apply depends
+on the model (the generative ones in nats per image):
 
-A classifier (--model=glimpse_classifier or conv_classifier, docs/cluttered.md) is
-measured by its test error, with its binomial standard error, the confusion matrix and
-each class's error; the measures of the DRAW models do not apply to it.
+{measures}
+
+--compare RUN1 RUN2 ...: the chosen measures for each run, as one table.
 
 --pretrained=NAME measures a shipped model instead of a run (files into
 runs/pretrained/NAME/evaluations/). --ship=NAME, after measuring the run, ships it as the
@@ -31,19 +24,20 @@ from draw import cli  # first: it imports TensorFlow quietly
 # isort: split
 from draw import distribute
 from draw.app import shipping
-from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
-from draw.errors import DrawError
-from draw.evaluation import (
+from draw.app.evaluation import (
     Options,
     compare_runs,
     evaluate_and_write,
-    flat_row,
-    format_table,
     gather_compare_runs,
+    measures_help,
 )
+from draw.app.results import flat_row, format_table
+from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
+from draw.errors import DrawError
 from draw.progress import print_now
 
 define_option_flags(Options)
+__doc__ = __doc__.replace("{measures}", measures_help())  # the --help text
 
 
 def main(argv):

@@ -278,18 +278,10 @@ def nn_nll_histogram(scores, label: str) -> Figure:
     return figure
 
 
-# The measures a comparison chart shows, with their legend labels.
-COMPARED = {
-    "elbo": "test-set bound L_x + L_z",
-    "iwae_nll": "IWAE -log p(x)",
-    "nn_nll_mean": "NN-NLL of samples (mean)",
-}
-
-
-def comparison_chart(rows: list[dict]) -> Figure:
+def comparison_chart(rows: list[dict], legend: dict[str, str]) -> Figure:
     """One group of horizontal bars per run (the rows of evaluate.py --compare), one bar
-    per measure the rows hold (COMPARED), in nats."""
-    measures = [m for m in COMPARED if any(row.get(m) is not None for row in rows)]
+    per column of legend ({column: its label}) the rows hold, in nats."""
+    measures = [m for m in legend if any(row.get(m) is not None for row in rows)]
     labels = [f"{os.path.basename(str(row['run']))}\n{row['summary']}" for row in rows]
     height = 0.8 / max(len(measures), 1)
     figure = Figure(
@@ -301,7 +293,7 @@ def comparison_chart(rows: list[dict]) -> Figure:
         values = [row.get(measure) for row in rows]
         offsets = positions + (i - (len(measures) - 1) / 2) * height
         bars = axes.barh(
-            offsets, [np.nan if v is None else v for v in values], height, label=COMPARED[measure]
+            offsets, [np.nan if v is None else v for v in values], height, label=legend[measure]
         )
         axes.bar_label(bars, fmt="%.2f", padding=2, fontsize="small")
     axes.set_yticks(positions, labels, fontsize="small")

@@ -34,8 +34,8 @@ from draw import distribute
 from draw.config import CLASSIFIERS, DrawConfig, hparam_fields
 from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
-from draw.evaluation import evaluate_bound
 from draw.figures import drawing_picture, glimpse_picture, image_grid
+from draw.measures.bound import evaluate_bound
 from draw.models import build_model, check_data
 from draw.progress import format_duration, print_now
 from draw.run_dir import (

@@ -13,7 +13,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from draw.evaluation import ELBO_KEYS, RESULTS_FOLDER
+from draw.app.results import RESULTS_FOLDER
+from draw.measures.bound import ELBO_KEYS
 
 
 @dataclass(frozen=True)

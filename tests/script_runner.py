@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from draw import cli, evaluation
-from draw.app import generation
+from draw import cli
+from draw.app import evaluation, generation
 from draw.config import FLAGS, define_flags, explicit_config_values, make_config
 
 

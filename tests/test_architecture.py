@@ -22,11 +22,20 @@ def _modules(packages=PACKAGES):
     folders = PACKAGE_DIRS if packages == PACKAGES else {p: p for p in packages}
     modules = {}
     for package, folder in folders.items():
-        for name in sorted(os.listdir(os.path.join(REPO, folder))):
-            if name.endswith(".py"):
-                stem = name[: -len(".py")]
-                module = package if stem == "__init__" else f"{package}.{stem}"
-                modules[module] = os.path.join(REPO, folder, name)
+        modules.update(_package_modules(package, folder))
+    return modules
+
+
+def _package_modules(package, folder):
+    """{module name: path} of package in folder (relative to REPO), subpackages included."""
+    modules = {}
+    for name in sorted(os.listdir(os.path.join(REPO, folder))):
+        path = os.path.join(REPO, folder, name)
+        if name.endswith(".py"):
+            stem = name[: -len(".py")]
+            modules[package if stem == "__init__" else f"{package}.{stem}"] = path
+        elif os.path.isfile(os.path.join(path, "__init__.py")):
+            modules.update(_package_modules(f"{package}.{name}", os.path.join(folder, name)))
     return modules
 
 
@@ -103,13 +112,15 @@ LAYERS = {
     "draw.classification": 0, "draw.files": 1,
     "draw.run_dir": 5, "draw.figures": 5, "draw.sampling": 5,
     "draw.pretrained": 6,
-    "draw.evaluation": 7,
+    "draw.measures.measure": 7, "draw.measures.bound": 7.1, "draw.measures.iwae": 7.1,
+    "draw.measures.nearest_neighbour": 7.1, "draw.measures.classifier_error": 7.1,
+    "draw.measures": 7.2,
     "draw.training": 8, "draw.api": 8,
     # The application layer, draw/app/: above the library, below the scripts' mains.
     "draw.app": 0,
     "draw.app.output_dir": 8.1, "draw.app.runs": 8.1, "draw.app.shipping": 8.1,
-    "draw.app.export": 8.1,
-    "draw.app.generation": 8.2,
+    "draw.app.export": 8.1, "draw.app.results": 8.1,
+    "draw.app.generation": 8.2, "draw.app.evaluation": 8.2,
     "draw.cli": 9,
     "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
 }  # fmt: skip

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from draw import api, evaluation
+from draw import api
+from draw.app import evaluation
 from draw.app.export import export
 from draw.data import load_dataset
 from draw.errors import DrawError

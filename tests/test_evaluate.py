@@ -14,20 +14,21 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from draw import sampling
+from draw.app.evaluation import config_summary
+from draw.app.results import check_comparable, write_results
 from draw.config import DrawConfig, make_config
 from draw.errors import DrawError
-from draw.evaluation import (
-    check_comparable,
-    config_summary,
+from draw.measures.bound import seeded_elbo
+from draw.measures.iwae import (
     gaussian_log_density,
-    generate_logits,
     importance_sampled_nll,
     iwae_nll,
     log_importance_weights,
+)
+from draw.measures.nearest_neighbour import (
+    generate_logits,
     nearest_neighbour_nll,
     nearest_neighbours,
-    seeded_elbo,
-    write_results,
 )
 from tests import numpy_draw
 from tests.helpers import bar_images, perturbed_model, tiny_config, trainable_weights
@@ -226,8 +227,8 @@ def test_compare_refuses_runs_of_different_datasets(monkeypatch):
         def read(self):
             return stored[self.path]
 
-    monkeypatch.setattr("draw.evaluation.RunDir", FakeRun)
-    monkeypatch.setattr("draw.evaluation.checkpoint_to_load", lambda run: "ckpt-1")
+    monkeypatch.setattr("draw.app.results.RunDir", FakeRun)
+    monkeypatch.setattr("draw.app.results.checkpoint_to_load", lambda run: "ckpt-1")
     check_comparable(["a", "a"])
     with pytest.raises(DrawError, match="one dataset"):
         check_comparable(["a", "b"])

@@ -2,6 +2,7 @@
 and bad input answered with one line, a non-zero exit and no changed file."""
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -11,8 +12,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from draw.app.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
+from draw.config import flag_name
 from draw.errors import DrawError
-from draw.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
+from draw.measures import MEASURES, register
 from draw.models import build_model
 from draw.run_dir import RunDir
 from tests.helpers import assert_one_line_error, checksums, run_script, tiny_config
@@ -148,3 +151,15 @@ def test_compare_of_different_datasets_is_an_error(untrained_run, tmp_path):
     assert_one_line_error(result, "one dataset")
     assert checksums(untrained_run.path) == before
     assert not os.path.exists(tmp_path / "comparisons")
+
+
+def test_each_measure_is_a_flag_with_its_settings_and_is_registered_once():
+    fields = {f.name: f for f in dataclasses.fields(Options)}
+    for measure in MEASURES.values():
+        if measure.flag:
+            assert flag_name(fields[measure.name]) == measure.flag
+            assert set(measure.settings) <= set(fields)
+    assert flag_name(fields["nn_nll"]) == "nn-nll"  # the flag users type
+    with pytest.raises(ValueError, match="taken"):  # a new name, but --iwae's flag
+        register(dataclasses.replace(MEASURES["iwae"], name="iwae_again"))
+    assert "iwae_again" not in MEASURES

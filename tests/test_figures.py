@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from draw import figures
+from draw.measures import chart_labels
 
 
 def test_nn_nll_histogram_counts_every_sample_and_marks_the_mean():
@@ -31,7 +32,7 @@ def test_comparison_chart_has_a_bar_per_run_and_measure():
         {"run": "/x/runs/attn", "summary": "jang", "elbo": 90.5, "nn_nll_mean": 70.0},
         {"run": "/x/runs/noattn", "summary": "jang noread_attn", "elbo": 101.25},
     ]
-    figure = figures.comparison_chart(rows)
+    figure = figures.comparison_chart(rows, chart_labels())
     (axes,) = figure.axes
     widths = [patch.get_width() for patch in axes.patches]
     assert widths[:2] == [90.5, 101.25]  # the bounds, then the NN-NLL means
@@ -40,4 +41,4 @@ def test_comparison_chart_has_a_bar_per_run_and_measure():
     assert ticks == ["attn\njang", "noattn\njang noread_attn"]
     (legend,) = figure.legends
     labels = [text.get_text() for text in legend.get_texts()]
-    assert labels == [figures.COMPARED["elbo"], figures.COMPARED["nn_nll_mean"]]
+    assert labels == [chart_labels()["elbo"], chart_labels()["nn_nll_mean"]]

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from draw import cli, evaluation
-from draw.app import generation
+from draw import cli
+from draw.app import evaluation, generation
 from draw.config import DrawConfig, fields_in_group, flag_name
 from tests.helpers import REPO, run_script
 from tests.script_runner import run_in_process

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from draw import api, pretrained, run_dir
+from draw.app.evaluation import Options, evaluate_and_write
+from draw.app.results import write_results
 from draw.data import load_dataset
 from draw.errors import DrawError
-from draw.evaluation import Options, evaluate_and_write, write_results
 from draw.files import atomic_folder, atomic_write, lock_file, remove_stale_staging
 from draw.run_dir import LOCK_NAME, RunDir, RunLock, listed_checkpoints, load_trained_model
 from draw.training import Trainer

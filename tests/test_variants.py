@@ -283,7 +283,7 @@ def test_train_py_answers_variant_flags_that_do_not_fit_in_one_line(tmp_path, ar
 
 
 def test_evaluation_of_model2_reports_L_c_and_accuracy_and_a_bound_without_L_c():
-    from draw.evaluation import seeded_elbo
+    from draw.measures.bound import seeded_elbo
 
     config = tiny_config(model="supervised")
     model = perturbed_model(config, SHAPE)
