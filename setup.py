@@ -29,7 +29,7 @@ setup(
     # The repository's models/ and data/ are installed as draw/models and draw/data, so an
     # install adds one top-level package, `draw`, and never clashes with a project's own
     # `models` or `data` (a clone finds them beside draw/: draw/__init__.py).
-    packages=["draw", "draw.models", "draw.data"],
+    packages=["draw", "draw.app", "draw.models", "draw.data"],
     package_dir={"draw.models": "models", "draw.data": "data"},
     package_data={
         "draw.data": ["mnist_idx/*.gz", "mnist_idx/README.md"],

@@ -63,8 +63,10 @@ import numpy as np
 import tensorflow as tf
 
 from draw import generation
-from draw.config import CLASSIFIERS, DrawConfig, fields_with_role, make_config
+from draw.config import DrawConfig, fields_with_role
+from draw.configure import make_config
 from draw.errors import DrawError, first_line
+from draw.models import CLASSIFIERS
 from draw.run_dir import (
     WEIGHTS_FILE,
     RunDir,

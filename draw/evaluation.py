@@ -60,19 +60,12 @@ from scipy.special import expit, logsumexp
 
 from draw import distribute, figures, generation
 from draw.classification import classification_results, confusion_table
-from draw.config import (
-    CLASSIFIERS,
-    COUNT_LIMIT,
-    PRESETS,
-    SEED_LIMIT,
-    DrawConfig,
-    check_fields,
-    fields_with_role,
-    option,
-)
+from draw.config import PRESETS, DrawConfig, fields_with_role
 from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
 from draw.losses import reconstruction_loss
+from draw.models import CLASSIFIERS
+from draw.options import COUNT_LIMIT, SEED_LIMIT, check_fields, option
 from draw.progress import Progress
 from draw.run_dir import (
     RunDir,

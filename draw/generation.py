@@ -37,8 +37,9 @@ import tensorflow as tf
 from PIL import Image
 
 from draw import distribute, figures
-from draw.config import CLASSIFIERS, SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
+from draw.models import CLASSIFIERS
+from draw.options import SEED_LIMIT, check_fields, option
 from draw.progress import Progress
 from draw.run_dir import check_replaceable, fill, remove_leftovers, temporary_file
 

@@ -39,7 +39,8 @@ from typing import BinaryIO
 
 import tensorflow as tf
 
-from draw.config import PRESETS, DrawConfig, fields_with_role, make_config, validate
+from draw.config import PRESETS, DrawConfig, fields_with_role
+from draw.configure import make_config, validate
 from draw.errors import DrawError, first_line
 from draw.models import build_model
 

@@ -2,11 +2,9 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import pytest
 
-import pytest  # noqa: E402
-
-from tests.helpers import (  # noqa: E402
+from tests.helpers import (
     LOGICAL_CPUS,
     TINY_TRAIN_FLAGS,
     tiny_image_data,
@@ -37,7 +35,9 @@ def usual_signals():
 def pytest_configure(config):
     """Splits the CPU into LOGICAL_CPUS logical devices (for the tf.distribute tests),
     which must happen before TensorFlow initialises its devices. Ops without a device
-    still run on /cpu:0, so the other tests are unaffected."""
+    still run on /cpu:0, so the other tests are unaffected. TensorFlow's C++ logs are
+    errors only, in this process and the scripts the tests start."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]

@@ -14,7 +14,8 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from draw import generation
-from draw.config import DrawConfig, make_config
+from draw.config import DrawConfig
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.evaluation import (
     check_comparable,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from draw import api
-from draw.config import CLASSIFIERS
 from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.evaluation import Options, evaluate_and_write
+from draw.models import CLASSIFIERS
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
 from tests.helpers import REPO
