@@ -1,7 +1,9 @@
 """Datasets for DRAW: loaders of the raw arrays and the tf.data pipelines over them.
 
-Each dataset is declared once in DATASETS, with everything the rest of the code derives
-from it (the --dataset choices and help, the values it implies, the settings it takes).
+Each dataset is declared once in DATASETS (a draw.registry.DatasetEntry), with everything
+the rest of the code derives from it (the --dataset choices and help, the values it
+implies, the settings it takes); a module of this package that declares a dict DATASETS
+adds its datasets.
 `load_dataset(config)` returns an `ImageData` (uint8 images and labels, both splits);
 `data.pipeline` turns it into training and test batches. Nothing outside this package
 knows which dataset it is serving: the model reads the image shape from `ImageData`.
@@ -9,34 +11,9 @@ knows which dataset it is serving: the model reads the image shape from `ImageDa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from draw.data import cluttered, mnist, svhn
 from draw.data.arrays import ImageData
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """A --dataset: its loader and what the configuration derives from it.
-
-    load: config -> ImageData (reading config.data_source, config.data_dir and the
-      dataset's own settings).
-    help: what --help says of it; title: its name in sentences ("MNIST").
-    defaults: values it implies unless the preset or the command line sets them (a
-      dataset of intensities in [0, 1], never binarized: {"binarize": "none"}, which then
-      also refuses any other --binarize).
-    colour: it has RGB images and takes --color (gray or rgb).
-    own: the data settings only it takes; given with another dataset, they are an error.
-    """
-
-    load: Callable[..., ImageData]
-    help: str
-    title: str
-    defaults: dict = field(default_factory=dict)
-    colour: bool = False
-    own: tuple[str, ...] = ()
-
+from draw.registry import DatasetEntry, declared
 
 DATASETS = {
     "mnist": DatasetEntry(
@@ -64,6 +41,8 @@ DATASETS = {
         own=("clutter_size", "num_distractors", "distractor_size"),
     ),
 }
+# A dataset of a module of its own declares its entry there (docs/extending.md).
+DATASETS.update(declared(__name__, __path__, "DATASETS", DATASETS))
 
 
 def load_dataset(config) -> ImageData:

@@ -1,6 +1,7 @@
 """The models: the DRAW core, the report's variants and the classifiers of the DRAW paper's
-Table 1, each declared once in MODELS, with everything the rest of the code derives from
-it (the --model choices and help, the task, the settings it takes, its checks).
+Table 1, each declared once in MODELS (a draw.registry.ModelEntry), with everything the
+rest of the code derives from it (the --model choices and help, the task, the settings it
+takes, its checks). A module of this package that declares a dict MODELS adds its models.
 
 --model=draw is the DRAW core (draw.model.DRAW) with its ablation switches (--T,
 --read_attn, --write_attn, --noprivy, --read_input); the report's Models I-III (section
@@ -9,41 +10,13 @@ it (the --model choices and help, the task, the settings it takes, its checks).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from draw.errors import DrawError
 from draw.model import DRAW
 from draw.models.classifier import ConvClassifier, GlimpseClassifier
 from draw.models.conv_encoder import ConvEncoderDRAW
 from draw.models.conv_read import ConvReadDRAW
 from draw.models.supervised import NUM_CLASSES, SupervisedDRAW
-from draw.tasks import CLASSIFICATION, GENERATION, Task
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """A --model: how it is built, what it is, which settings it takes and their checks.
-
-    build: (config, image_shape, name=...) -> the keras.Model (weights not yet created).
-    help: what --help says of it. task: draw.tasks.GENERATION or CLASSIFICATION.
-    uses: the model settings it reads, when not every DRAW setting (a classifier's); any
-      other model setting given away from the preset's value is an error.
-    own: settings only it reads; given to another model, they are an error.
-    defaults: values it implies unless the command line sets them.
-    check: DrawError for settings it cannot take (after the generic checks).
-    labels: it trains on the images' class labels.
-    """
-
-    build: Callable
-    help: str
-    task: Task = GENERATION
-    uses: tuple[str, ...] | None = None
-    own: tuple[str, ...] = ()
-    defaults: dict = field(default_factory=dict)
-    check: Callable | None = None
-    labels: bool = False
-
+from draw.registry import CLASSIFICATION, ModelEntry, Task, declared
 
 MODELS = {
     "draw": ModelEntry(DRAW, "the DRAW core"),
@@ -81,6 +54,8 @@ MODELS = {
         uses=("class_hidden",),
     ),
 }
+# A model of a module of its own declares its entry there (docs/extending.md).
+MODELS.update(declared(__name__, __path__, "MODELS", MODELS))
 
 # The models of each task (a model's task decides which measures, modes and metrics apply).
 CLASSIFIERS = tuple(name for name, entry in MODELS.items() if entry.task is CLASSIFICATION)

@@ -1,7 +1,5 @@
 """The suite's fixtures and pytest hooks; the plain helpers they use are in tests/helpers.py."""
 
-import os
-
 import pytest
 
 from tests.helpers import (
@@ -35,9 +33,7 @@ def usual_signals():
 def pytest_configure(config):
     """Splits the CPU into LOGICAL_CPUS logical devices (for the tf.distribute tests),
     which must happen before TensorFlow initialises its devices. Ops without a device
-    still run on /cpu:0, so the other tests are unaffected. TensorFlow's C++ logs are
-    errors only, in this process and the scripts the tests start."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    still run on /cpu:0, so the other tests are unaffected."""
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
