@@ -26,7 +26,7 @@ import tensorflow as tf
 from bench import flops, measure, write_svhn_files
 from bench.plain import make_plain_train_step
 from draw import distribute
-from draw.config import make_config
+from draw.configure import make_config
 from draw.data import load_dataset, pipeline
 from draw.errors import DrawError
 from draw.measures.iwae import importance_sampled_nll

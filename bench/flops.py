@@ -20,7 +20,7 @@ classifiers of cluttered MNIST are counted the same way (classifier_forward_flop
 
 from __future__ import annotations
 
-from draw.config import CLASSIFIERS
+from draw.models import CLASSIFIERS
 
 
 def _step_products(config, image_shape, with_encoder=True):

@@ -13,10 +13,9 @@ on full-size SVHN-layout files.
 
 import sys
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
 from absl import flags
+
+from draw.app import startup
 
 FLAGS = flags.FLAGS
 flags.DEFINE_boolean("quick", False, "Tiny sizes and few iterations (a smoke test).")
@@ -103,4 +102,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    startup.start()
+    from draw.app import cli
+
     cli.run(main)

@@ -33,7 +33,7 @@ import tensorflow as tf
 from bench import cases, measure
 from draw import attention, distribute, train_step
 from draw import model as draw_model
-from draw.config import make_config
+from draw.configure import make_config
 from draw.data import load_dataset, pipeline
 from draw.data.arrays import ImageData
 from draw.errors import DrawError

@@ -13,12 +13,10 @@ from __future__ import annotations
 import os
 import time
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
 import numpy as np
 import scipy.io
 
+from draw.app import startup
 from draw.errors import DrawError
 
 SIZES = {"train_32x32.mat": 73257, "test_32x32.mat": 26032}
@@ -63,4 +61,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    startup.start()
+    from draw.app import cli
+
     cli.run(main)

@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from draw import pretrained
-from draw.config import CLASSIFIERS
 from draw.errors import DrawError
+from draw.models import CLASSIFIERS
 from draw.run_dir import load_trained_model
 from draw.sampling import Sampler, make_generator, prior_latents
 

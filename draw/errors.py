@@ -1,6 +1,6 @@
 """The project's error types for user mistakes and requested stops.
 
-Scripts catch them once at the top (see `draw.cli.run`) and print the message as one line
+Scripts catch them once at the top (see `draw.app.cli.run`) and print the message as one line
 on stderr with a non-zero exit status; anything else is a bug and keeps its traceback.
 """
 

@@ -19,28 +19,19 @@ are never overwritten, and latest.json / latest.csv); --compare also writes the 
 import os
 import sys
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
-from draw import distribute
-from draw.app import shipping
-from draw.app.evaluation import (
-    Options,
-    compare_runs,
-    evaluate_and_write,
-    gather_compare_runs,
-    measures_help,
-)
-from draw.app.results import flat_row, format_table
-from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
-from draw.errors import DrawError
-from draw.progress import print_now
-
-define_option_flags(Options)
-__doc__ = __doc__.replace("{measures}", measures_help())  # the --help text
+from draw.app import startup
 
 
 def main(argv):
+    # Imported here, after startup.start() (they import TensorFlow).
+    from draw import distribute
+    from draw.app import shipping
+    from draw.app.evaluation import Options, compare_runs, evaluate_and_write
+    from draw.app.flags import FLAGS, explicit_config_values, options_from_flags
+    from draw.app.results import flat_row, format_table
+    from draw.errors import DrawError
+    from draw.progress import print_now
+
     distribute.configure_threads(FLAGS.intra_op_threads)  # an explicit count; auto: TF's
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the evaluation, not the model
@@ -80,8 +71,14 @@ def main(argv):
 
 def run():
     """The draw-evaluate command (and `python evaluate.py`, `python -m draw.evaluate`)."""
+    startup.start()
+    global __doc__
+    from draw.app import cli
+    from draw.app.evaluation import gather_compare_runs, measures_help
+
+    __doc__ = __doc__.replace("{measures}", measures_help())  # the --help text
     sys.argv = gather_compare_runs(sys.argv)
-    cli.run(main, Options)
+    cli.run(main, "evaluate.py")
 
 
 if __name__ == "__main__":

@@ -13,22 +13,20 @@ so does a fresh copy of the project without --logdir, before any run is trained.
 
 import os
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
-from draw import distribute
-from draw.app import export, generation, shipping
-from draw.app.output_dir import OutputDir
-from draw.config import FLAGS, define_option_flags, explicit_config_values, options_from_flags
-from draw.data import load_dataset, pipeline
-from draw.progress import print_now
-from draw.run_dir import configured_run, default_logdir, load_trained_model
-from draw.sampling import Sampler
-
-define_option_flags(generation.Options)
+from draw.app import startup
 
 
 def main(argv):
+    # Imported here, after startup.start() (they import TensorFlow).
+    from draw import distribute
+    from draw.app import export, generation, shipping
+    from draw.app.flags import FLAGS, explicit_config_values, options_from_flags
+    from draw.app.output_dir import OutputDir
+    from draw.data import load_dataset, pipeline
+    from draw.progress import print_now
+    from draw.run_dir import configured_run, default_logdir, load_trained_model
+    from draw.sampling import Sampler
+
     distribute.configure_threads(FLAGS.intra_op_threads)  # an explicit count; auto: TF's
     explicit = explicit_config_values(FLAGS)
     explicit.pop("seed", None)  # here --seed seeds the sampling, not the model
@@ -64,7 +62,10 @@ def main(argv):
 
 def run():
     """The draw-generate command (and `python generate.py`, `python -m draw.generate`)."""
-    cli.run(main, generation.Options)
+    startup.start()
+    from draw.app import cli
+
+    cli.run(main, "generate.py")
 
 
 if __name__ == "__main__":

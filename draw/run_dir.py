@@ -35,7 +35,8 @@ import warnings
 
 import tensorflow as tf
 
-from draw.config import PRESETS, DrawConfig, fields_with_role, validate
+from draw.config import PRESETS, DrawConfig, fields_with_role
+from draw.configure import validate
 from draw.errors import DrawError, first_line
 from draw.files import NO_FOLLOW, atomic_write, lock_file, remove_leftovers
 from draw.models import build_model

@@ -7,19 +7,19 @@ running the same command resumes. --pretrained=NAME starts a new run from a ship
 model's weights and configuration.
 """
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
-from draw import distribute
-from draw.app import shipping
-from draw.app.runs import resolve_config
-from draw.config import FLAGS, explicit_config_values
-from draw.data import load_dataset
-from draw.errors import DrawError
-from draw.training import Trainer
+from draw.app import startup
 
 
 def main(argv):
+    # Imported here, after startup.start() (they import TensorFlow).
+    from draw import distribute
+    from draw.app import shipping
+    from draw.app.flags import FLAGS, explicit_config_values
+    from draw.app.runs import resolve_config
+    from draw.data import load_dataset
+    from draw.errors import DrawError
+    from draw.training import Trainer
+
     explicit = explicit_config_values(FLAGS)
     initial_weights = ""
     if FLAGS.pretrained:
@@ -47,7 +47,10 @@ def main(argv):
 
 def run():
     """The draw-train command (and `python train.py`, `python -m draw.train`)."""
-    cli.run(main)
+    startup.start()
+    from draw.app import cli
+
+    cli.run(main, "train.py")
 
 
 if __name__ == "__main__":

@@ -31,12 +31,13 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 from draw import distribute
-from draw.config import CLASSIFIERS, DrawConfig, hparam_fields
+from draw.config import hparam_fields
+from draw.configure import choices
 from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
 from draw.figures import drawing_picture, glimpse_picture, image_grid
 from draw.measures.bound import evaluate_bound
-from draw.models import build_model, check_data
+from draw.models import CLASSIFIERS, build_model, check_data
 from draw.progress import format_duration, print_now
 from draw.run_dir import (
     RunDir,
@@ -70,8 +71,7 @@ def write_configuration(config, run_name: str) -> None:
     values = dataclasses.asdict(config)
     domains = {}
     for name in hparam_fields():
-        choices = DrawConfig.__dataclass_fields__[name].metadata["choices"]
-        domain = hparams_api.Discrete(list(choices)) if choices else None
+        domain = hparams_api.Discrete(list(choices(name))) if choices(name) else None
         domains[name] = hparams_api.HParam(name, domain)
     hparams_api.hparams_config(hparams=list(domains.values()), metrics=HPARAMS_METRICS)
     hparams_api.hparams({domains[k]: values[k] for k in domains}, trial_id=run_name)

@@ -12,11 +12,7 @@ import argparse
 import csv
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def label_of(path: str) -> str:
@@ -35,7 +31,8 @@ def read_curve(path: str):
 
 def plot(out: str, paths, title: str = "", top: float = 100) -> None:
     """The curves of the CSV files paths in one figure (test error from 0 to top %)."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))  # matplotlib's object API: files only, no display
+    ax = fig.subplots()
     for path in paths:
         steps, errors = read_curve(path)
         ax.plot(steps, errors, marker=".", label=label_of(path))
@@ -50,7 +47,6 @@ def plot(out: str, paths, title: str = "", top: float = 100) -> None:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
-    plt.close(fig)
 
 
 def main(argv=None):

@@ -77,9 +77,9 @@ def fail(message: str) -> None:
 def write_test_set(path: str) -> None:
     """The project's binarized MNIST test split (fixed seed) as uint8 0/1 `[10000, 28, 28, 1]`."""
     # The project's own loader: the binarization train.py tests on.
-    from draw import cli  # noqa: F401  (imports TensorFlow quietly)
+    from draw.app import startup
 
-    # isort: split
+    startup.start()  # before the loader imports TensorFlow
     from draw.data import mnist, pipeline
 
     images = pipeline.test_images(mnist.load(), "dynamic")

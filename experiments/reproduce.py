@@ -21,17 +21,13 @@ import subprocess
 import sys
 import time
 
-from draw import cli  # first: it imports TensorFlow quietly
-
-# isort: split
 from absl import flags
 
-from draw.config import FLAGS, explicit_config_values, fields_with_role
+from draw.app import startup
+from draw.config import fields_with_role
 from draw.errors import DrawError
-from draw.files import atomic_write
-from draw.run_dir import RunDir
-from experiments import report_tables
 
+FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Shared flags that may be passed on to every row besides the training settings: the seed
 # and the LSTM initialisation (the same for every row, as the report's table needs).
@@ -58,6 +54,8 @@ def _run_logged(args: list[str], log_path: str) -> tuple[int, str]:
 
 def train_row(row, run_path, budget, passed_on, logs) -> str:
     """Trains the row to the budget unless its run is there; returns "" or an error."""
+    from draw.run_dir import RunDir  # imports TensorFlow: after startup.start()
+
     if RunDir(run_path).latest_step() >= budget:
         return ""
     _log(f"training {row.key} ({' '.join(row.flags) or 'the jang preset'}) to {budget}")
@@ -75,6 +73,8 @@ def train_row(row, run_path, budget, passed_on, logs) -> str:
 
 def evaluate_row(row, run_path, budget, logs) -> tuple[dict, str]:
     """(measured figures, error) of the row's run, reusing an evaluation of its checkpoint."""
+    from experiments import report_tables  # imports TensorFlow: after startup.start()
+
     figures = report_tables.read_latest(run_path)
     if figures is None or figures.get("iterations") != budget:
         _log(f"evaluating {row.key} (ELBO, NN-NLL of {FLAGS.num_samples} samples)")
@@ -95,6 +95,11 @@ def evaluate_row(row, run_path, budget, logs) -> tuple[dict, str]:
 
 
 def main(argv):
+    # Imported here, after startup.start() (they import TensorFlow).
+    from draw.app.flags import explicit_config_values
+    from draw.files import atomic_write
+    from experiments import report_tables
+
     if FLAGS.budget_iters <= 0:
         raise DrawError(f"--budget_iters must be positive, got {FLAGS.budget_iters}")
     if FLAGS.num_samples <= 0:
@@ -171,4 +176,7 @@ def define_reproduce_flags() -> None:
 
 if __name__ == "__main__":
     define_reproduce_flags()
+    startup.start()
+    from draw.app import cli
+
     cli.run(main)

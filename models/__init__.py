@@ -1,5 +1,7 @@
-"""The model variants of the report and the classifiers of the DRAW paper's Table 1, built
-from a DrawConfig.
+"""The models: the DRAW core, the report's variants and the classifiers of the DRAW paper's
+Table 1, each declared once in MODELS (a draw.registry.ModelEntry), with everything the
+rest of the code derives from it (the --model choices and help, the task, the settings it
+takes, its checks). A module of this package that declares a dict MODELS adds its models.
 
 --model=draw is the DRAW core (draw.model.DRAW) with its ablation switches (--T,
 --read_attn, --write_attn, --noprivy, --read_input); the report's Models I-III (section
@@ -8,38 +10,78 @@ from a DrawConfig.
 
 from __future__ import annotations
 
-from draw.config import CLASSIFIERS
 from draw.errors import DrawError
 from draw.model import DRAW
 from draw.models.classifier import ConvClassifier, GlimpseClassifier
 from draw.models.conv_encoder import ConvEncoderDRAW
 from draw.models.conv_read import ConvReadDRAW
 from draw.models.supervised import NUM_CLASSES, SupervisedDRAW
+from draw.registry import CLASSIFICATION, ModelEntry, Task, declared
 
 MODELS = {
-    "draw": DRAW,
-    "conv_read": ConvReadDRAW,
-    "supervised": SupervisedDRAW,
-    "conv_encoder": ConvEncoderDRAW,
-    "glimpse_classifier": GlimpseClassifier.from_draw_config,
-    "conv_classifier": ConvClassifier.from_draw_config,
+    "draw": ModelEntry(DRAW, "the DRAW core"),
+    "conv_read": ModelEntry(
+        ConvReadDRAW,
+        "report's Model I, each-step convolution after read",
+        own=("conv_read_mode",),
+        defaults={"conv_read_mode": "concat"},
+        check=ConvReadDRAW.check_config,
+    ),
+    "supervised": ModelEntry(
+        SupervisedDRAW,
+        "Model II, supervised conv encoder with a digit classifier",
+        check=SupervisedDRAW.check_config,
+        labels=True,
+    ),
+    "conv_encoder": ModelEntry(
+        ConvEncoderDRAW,
+        "Model III, CNN features of x replace x",
+        check=ConvEncoderDRAW.check_config,
+    ),
+    "glimpse_classifier": ModelEntry(
+        GlimpseClassifier.from_draw_config,
+        "the DRAW paper's Table 1 classifier: T read glimpses driving one LSTM, "
+        "'differentiable RAM'",
+        task=CLASSIFICATION,
+        uses=("T", "dec_size", "read_n", "read_attn", "log_sigma2_bias"),
+        own=("log_sigma2_bias",),
+        check=GlimpseClassifier.check_config,
+    ),
+    "conv_classifier": ModelEntry(
+        ConvClassifier.from_draw_config,
+        "its 2-layer convolutional baseline",
+        task=CLASSIFICATION,
+        uses=("class_hidden",),
+    ),
 }
+# A model of a module of its own declares its entry there (docs/extending.md).
+MODELS.update(declared(__name__, __path__, "MODELS", MODELS))
+
+# The models of each task (a model's task decides which measures, modes and metrics apply).
+CLASSIFIERS = tuple(name for name, entry in MODELS.items() if entry.task is CLASSIFICATION)
+
+
+def task_of(config) -> Task:
+    """The task of config's model."""
+    return MODELS[config.model].task
 
 
 def build_model(config, image_shape):
     """The model of config for images of `image_shape` (H, W, C), with its weights created."""
-    model = MODELS[config.model](config, image_shape, name="draw")
+    model = MODELS[config.model].build(config, image_shape, name="draw")
     model.build_variables()
     return model
 
 
 def check_data(config, data) -> None:
-    """DrawError when the data cannot serve config's model (Model II needs digit labels)."""
-    if config.model not in ("supervised", *CLASSIFIERS):
+    """DrawError when the data cannot serve config's model (one trained on labels needs
+    digit labels)."""
+    entry = MODELS[config.model]
+    if not (entry.labels or entry.task is CLASSIFICATION):
         return
     for split, labels in (("train", data.train_labels), ("test", data.test_labels)):
         if labels is None or len(labels) == 0 or labels.min() < 0 or labels.max() >= NUM_CLASSES:
             raise DrawError(
-                f"--model=supervised needs class labels 0..{NUM_CLASSES - 1}; the {split} split "
-                f"of {config.dataset} has none"
+                f"--model={config.model} needs class labels 0..{NUM_CLASSES - 1}; the {split} "
+                f"split of {config.dataset} has none"
             )

@@ -30,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from draw import attention
+from draw.errors import DrawError
 from draw.model import DRAW, run_steps
 
 NUM_CLASSES = 10
@@ -106,6 +107,15 @@ class GlimpseClassifier(_Classifier):
             units=config.dec_size,
             log_sigma2_bias=config.log_sigma2_bias,
         )
+
+    @staticmethod
+    def check_config(config) -> None:
+        """DrawError for settings of config this model cannot take (its registry entry's
+        check)."""
+        if not config.read_attn:
+            raise DrawError(
+                "--model=glimpse_classifier reads through the attention window: drop --noread_attn"
+            )
 
     def __init__(self, image_shape, T=8, N=12, units=256, log_sigma2_bias=3.0, **kwargs):
         super().__init__(image_shape, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 
+from draw.errors import DrawError
 from draw.models.image_features import ImageFeaturesDRAW
 
 
@@ -18,3 +19,12 @@ class ConvEncoderDRAW(ImageFeaturesDRAW):
     def __init__(self, config, image_shape, **kwargs):
         super().__init__(config, image_shape, **kwargs)
         self.reads_x = False  # the CNN features replace x
+
+    @classmethod
+    def check_config(cls, config) -> None:
+        super().check_config(config)
+        if config.read_input == "error":
+            raise DrawError(
+                "--read_input does not apply to --model=conv_encoder, whose encoder always "
+                "reads the error image and CNN features in place of x"
+            )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from draw.errors import DrawError
 from draw.models.image_features import ImageFeaturesDRAW, conv_features
 
 
@@ -26,6 +27,17 @@ class ConvReadDRAW(ImageFeaturesDRAW):
         super().__init__(config, image_shape, x_features=reads_x, **kwargs)
         self.x_hat_conv = conv_features(config, "x_hat_conv")
         self.replace = config.conv_read_mode == "replace"
+
+    @classmethod
+    def check_config(cls, config) -> None:
+        super().check_config(config)
+        if config.read_attn:
+            raise DrawError(
+                "--model=conv_read convolves the whole images (the report's read without "
+                "attention): add --noread_attn"
+            )
+        if not config.conv_read_mode:
+            raise DrawError("--model=conv_read needs --conv_read_mode=concat or replace")
 
     def read(self, x, x_hat, h_dec_prev):
         """The raw read (no attention), then the conv maps of x_hat beside it or alone."""

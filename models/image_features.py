@@ -3,9 +3,22 @@ change over the T steps) and given to the encoder at every step."""
 
 from __future__ import annotations
 
-from draw.config import conv_filters
+from draw.errors import DrawError
 from draw.model import DRAW
 from draw.models.blocks import ConvFeatures
+
+
+def conv_filters(config) -> tuple[int, ...]:
+    """--conv_filters as a tuple of positive ints; DrawError if malformed."""
+    try:
+        filters = tuple(int(f) for f in config.conv_filters.split(","))
+    except ValueError:
+        filters = ()
+    if len(filters) != 2 or min(filters) <= 0:
+        raise DrawError(
+            f"--conv_filters={config.conv_filters} must be two positive integers, e.g. 16,32"
+        )
+    return filters
 
 
 def conv_features(config, name):
@@ -23,6 +36,12 @@ class ImageFeaturesDRAW(DRAW):
     def __init__(self, config, image_shape, x_features=True, **kwargs):
         super().__init__(config, image_shape, **kwargs)
         self.x_conv = conv_features(config, "x_conv") if x_features else None
+
+    @classmethod
+    def check_config(cls, config) -> None:
+        """DrawError for settings of config this model cannot take (its registry entry's
+        check): --conv_filters must parse."""
+        conv_filters(config)
 
     def image_context(self, x):
         """x `[batch, C, B, A]` -> (features `[batch, k]`, {})."""

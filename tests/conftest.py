@@ -1,12 +1,8 @@
 """The suite's fixtures and pytest hooks; the plain helpers they use are in tests/helpers.py."""
 
-import os
+import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import pytest  # noqa: E402
-
-from tests.helpers import (  # noqa: E402
+from tests.helpers import (
     LOGICAL_CPUS,
     TINY_TRAIN_FLAGS,
     tiny_image_data,

@@ -92,7 +92,9 @@ if __name__ == "__main__":
     point, n = sys.argv[1], int(sys.argv[2])
     script = GENERATE if point == "rename" else TRAIN
     sys.argv = [script, *sys.argv[3:]]
-    from draw import cli  # noqa: F401  (imports TensorFlow quietly, as the scripts do)
+    from draw.app import startup
+
+    startup.start()  # TensorFlow imported quietly, as the scripts do
 
     install(point, n)
     runpy.run_path(script, run_name="__main__")

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from draw.config import make_config
+from draw.configure import make_config
 from draw.data import ImageData
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -218,11 +218,13 @@ def assert_one_line_error(result, *fragments):
 
 def generate_main(*args):
     """Runs generate.py's main in this process (no TensorFlow start-up per case); a
-    DrawError propagates (draw.cli, which turns it into one line, is not in the way)."""
-    import generate  # noqa: F401  (defines its flags)
-    from draw.config import FLAGS, define_flags
+    DrawError propagates (draw.app.cli, which turns it into one line, is not in the way)."""
+    import generate
+    from draw import generation
+    from draw.app.flags import FLAGS, define_flags, define_option_flags
 
     define_flags()
+    define_option_flags(generation.Options)
     FLAGS.unparse_flags()
     FLAGS(["generate.py", *args])
     try:

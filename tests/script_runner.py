@@ -1,4 +1,4 @@
-"""Runs a script's main() through draw.cli.run inside the test process.
+"""Runs a script's main() through draw.app.cli.run inside the test process.
 
 A subprocess pays TensorFlow's import (seconds) per call; the table of bad inputs runs
 in-process instead, through the same absl parsing and error handling that a real
@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-from draw import cli
-from draw.app import evaluation, generation
-from draw.config import FLAGS, define_flags, explicit_config_values, make_config
+from draw.app import cli
+from draw.app.flags import FLAGS, define_flags, explicit_config_values
+from draw.configure import make_config
 
 
 def _script(name):
@@ -23,12 +23,11 @@ def _script(name):
 def run_in_process(capfd, script, *args):
     """Runs `script args` as `python script args` would; returns (status, stdout, stderr)."""
     main = _script(script).main
-    options = {"generate.py": generation.Options, "evaluate.py": evaluation.Options}.get(script)
     FLAGS.unparse_flags()
     argv, sys.argv = sys.argv, [script, *args]
     capfd.readouterr()
     try:
-        cli.run(main, options)  # as the script's `if __name__ == "__main__"` does
+        cli.run(main, script)  # as the script's `if __name__ == "__main__"` does
         status = 0
     except SystemExit as e:
         status = 0 if e.code is None else e.code

@@ -74,9 +74,14 @@ def _graph():
     return graph, nested
 
 
+# The mains import the library inside their functions, after draw.app.startup.start() has
+# imported TensorFlow quietly (the library imports TensorFlow).
+LATE_IMPORTS = ("draw.train", "draw.generate", "draw.evaluate")
+
+
 def test_project_imports_are_at_module_level():
     _, nested = _graph()
-    assert nested == []
+    assert [n for n in nested if n.split(":")[0] not in LATE_IMPORTS] == []
 
 
 def test_the_import_graph_has_no_cycle():
@@ -101,12 +106,13 @@ def test_the_import_graph_has_no_cycle():
 # The layers of docs/architecture.md; a module imports only modules of lower layers.
 LAYERS = {
     "draw.errors": 0, "draw.progress": 0, "draw": 0,
+    "draw.registry": 0, "draw.options": 0.5,
     "draw.config": 1,
     "draw.attention": 2, "draw.losses": 2, "draw.distribute": 2,
     "draw.model": 3, "draw.train_step": 3,
     "draw.models.blocks": 3.1, "draw.models.image_features": 3.2, "draw.models.conv_read": 3.3,
     "draw.models.supervised": 3.3, "draw.models.conv_encoder": 3.3, "draw.models.classifier": 3.1,
-    "draw.models": 4,
+    "draw.models": 4, "draw.configure": 4.5,
     "draw.data.arrays": 1, "draw.data.mnist": 2, "draw.data.svhn": 2, "draw.data.pipeline": 2,
     "draw.data.cluttered": 2, "draw.data": 4,
     "draw.classification": 0, "draw.files": 1,
@@ -117,11 +123,11 @@ LAYERS = {
     "draw.measures": 7.2,
     "draw.training": 8, "draw.api": 8,
     # The application layer, draw/app/: above the library, below the scripts' mains.
-    "draw.app": 0,
+    "draw.app": 0, "draw.app.startup": 0,
     "draw.app.output_dir": 8.1, "draw.app.runs": 8.1, "draw.app.shipping": 8.1,
     "draw.app.export": 8.1, "draw.app.results": 8.1,
     "draw.app.generation": 8.2, "draw.app.evaluation": 8.2,
-    "draw.cli": 9,
+    "draw.app.flags": 9, "draw.app.cli": 9.1,
     "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
 }  # fmt: skip
 

@@ -5,19 +5,17 @@ from dataclasses import dataclass
 import pytest
 from absl import flags
 
+from draw.app.flags import define_flags, explicit_config_values
 from draw.app.runs import resolve_config
 from draw.config import (
     DrawConfig,
-    check_kinds,
-    define_flags,
-    explicit_config_values,
     fields_in_group,
     fields_with_role,
     hparam_fields,
-    make_config,
-    option,
 )
+from draw.configure import make_config
 from draw.errors import DrawError
+from draw.options import check_kinds, option
 from draw.run_dir import RunDir
 
 
@@ -65,7 +63,7 @@ def test_every_config_field_is_a_shared_flag():
 
 
 def test_the_kinds_decide_hparams_groups_and_roles():
-    # Written out here, independently of config.KINDS.
+    # Written out here, independently of draw.options.KINDS.
     data = ["dataset", "binarize", "color", "svhn_extra", "clutter_size", "num_distractors",
             "distractor_size"]  # fmt: skip
     source = ["data_source", "data_dir"]

@@ -5,7 +5,7 @@ the device TensorFlow places an op on."""
 import tensorflow as tf
 
 from draw import distribute
-from draw.config import make_config
+from draw.configure import make_config
 from tests.helpers import TINY_TRAIN_FLAGS
 from tests.script_runner import run_in_process
 

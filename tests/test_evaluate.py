@@ -16,7 +16,8 @@ from scipy.stats import norm
 from draw import sampling
 from draw.app.evaluation import config_summary
 from draw.app.results import check_comparable, write_results
-from draw.config import DrawConfig, make_config
+from draw.config import DrawConfig
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.measures.bound import seeded_elbo
 from draw.measures.iwae import (

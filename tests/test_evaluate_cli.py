@@ -13,10 +13,10 @@ import tensorflow as tf
 from PIL import Image
 
 from draw.app.evaluation import Options, compare_runs, evaluate_and_write, gather_compare_runs
-from draw.config import flag_name
 from draw.errors import DrawError
 from draw.measures import MEASURES, register
 from draw.models import build_model
+from draw.options import flag_name
 from draw.run_dir import RunDir
 from tests.helpers import assert_one_line_error, checksums, run_script, tiny_config
 

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from draw.config import LEGACY_VALUES, DrawConfig, validate
+from draw.config import LEGACY_VALUES, DrawConfig
+from draw.configure import validate
 from draw.data import ImageData, mnist
 from draw.errors import DrawError
 from draw.run_dir import RunDir, restore

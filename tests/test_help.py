@@ -8,13 +8,13 @@ import re
 
 import pytest
 
-from draw import cli
-from draw.app import evaluation, generation
-from draw.config import DrawConfig, fields_in_group, flag_name
+from draw.app import cli, evaluation, generation
+from draw.config import DrawConfig, fields_in_group
+from draw.options import flag_name
 from tests.helpers import REPO, run_script
 from tests.script_runner import run_in_process
 
-# The shared flags besides DrawConfig's fields, as config.define_flags defines them.
+# The shared flags besides DrawConfig's fields, as draw.app.flags.define_flags defines them.
 RUN_FLAGS = {"logdir", "pretrained", "checkpoint", "overwrite", "restore_from_previous",
              "intra_op_threads", "verbose"}  # fmt: skip
 GROUPS = ["data", "model", "training", "run and output"]

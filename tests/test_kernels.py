@@ -8,7 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from draw import figures
-from draw.config import make_config
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.figures import first_layer_kernels
 from draw.models import build_model

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from draw.config import DrawConfig, make_config
+from draw.config import DrawConfig
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.model import DRAW
 from draw.training import make_optimizer

@@ -15,9 +15,9 @@ import pytest
 from draw import api, pretrained
 from draw.app import shipping
 from draw.app.evaluation import Options, evaluate_and_write
-from draw.config import CLASSIFIERS
 from draw.data import load_dataset
 from draw.errors import DrawError
+from draw.models import CLASSIFIERS
 from draw.run_dir import RunDir, load_trained_model
 from draw.training import Trainer
 from tests.helpers import REPO

@@ -9,7 +9,8 @@ import sys
 import pytest
 from absl import flags
 
-from draw.config import define_flags, explicit_config_values, make_config
+from draw.app.flags import define_flags, explicit_config_values
+from draw.configure import make_config
 from draw.run_dir import RunDir
 from experiments import report_tables
 from experiments.report_tables import figures_of

@@ -18,7 +18,7 @@ import scipy.io
 import tensorflow as tf
 
 from draw.app.runs import resolve_config
-from draw.config import make_config
+from draw.configure import make_config
 from draw.data import load_dataset, pipeline, svhn
 from draw.errors import DrawError
 from draw.run_dir import RunDir, default_logdir, load_trained_model

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from draw.config import make_config
+from draw.configure import make_config
 from draw.distribute import AUTO_THREADS as AUTO
 from draw.distribute import intra_op_threads_for
 from draw.errors import DrawError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from draw.config import make_config
+from draw.configure import make_config
 from draw.data import ImageData
 from draw.errors import DrawError
 from draw.models import build_model, check_data

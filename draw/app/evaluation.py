@@ -24,21 +24,14 @@ from draw.app.results import (
     write_comparison,
     write_results,
 )
-from draw.config import (
-    CLASSIFIERS,
-    COUNT_LIMIT,
-    PRESETS,
-    SEED_LIMIT,
-    DrawConfig,
-    check_fields,
-    fields_with_role,
-    option,
-)
+from draw.config import PRESETS, DrawConfig, fields_with_role
 from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.files import atomic_write
-from draw.measures import MEASURES, Inputs, task_of
-from draw.measures.measure import TASKS
+from draw.measures import MEASURES, Inputs
+from draw.models import MODELS, task_of
+from draw.options import COUNT_LIMIT, SEED_LIMIT, check_fields, option
+from draw.registry import TASKS
 from draw.run_dir import checkpoint_step, default_logdir, load_trained_model
 
 
@@ -120,14 +113,10 @@ Options.__doc__ = "evaluate.py's flags: what to measure (one per measure) and ho
 
 def measures_help() -> str:
     """The measures, for evaluate.py's --help: by the models they apply to."""
-    models = {"classifier": ", ".join(CLASSIFIERS)}
-    models["generative"] = ", ".join(
-        c for c in DrawConfig.__dataclass_fields__["model"].metadata["choices"]
-        if c not in CLASSIFIERS
-    )  # fmt: skip
     lines = []
-    for task, what in TASKS.items():
-        lines.append(f"{what.capitalize()} (--model={models[task]}) is measured by:")
+    for task in TASKS:
+        models = ", ".join(name for name, entry in MODELS.items() if entry.task is task)
+        lines.append(f"{task.noun.capitalize()} (--model={models}) is measured by:")
         for m in MEASURES.values():
             if m.task == task:
                 when = f"--{m.flag}" if m.flag else "always"
@@ -180,7 +169,7 @@ def chosen_measures(config, options) -> list:
             theirs = [n for n in MEASURES.values() if n.task == task]
             how = "" if any(n.flag for n in theirs) else " (evaluate.py without a measure flag)"
             raise DrawError(
-                f"--{m.flag} measures {TASKS[m.task]}; --model={config.model} is measured by "
+                f"--{m.flag} measures {m.task.noun}; --model={config.model} is measured by "
                 + ", ".join(n.title for n in theirs)
                 + how
             )

@@ -24,9 +24,9 @@ import os
 import keras
 import tensorflow as tf
 
-from draw.config import CLASSIFIERS
 from draw.errors import DrawError, first_line
 from draw.files import atomic_folder
+from draw.models import CLASSIFIERS
 
 
 def latents(seed, T: int, n, z_size: int):

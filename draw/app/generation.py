@@ -24,8 +24,9 @@ from PIL import Image
 
 from draw import distribute, figures
 from draw.app.output_dir import Output
-from draw.config import CLASSIFIERS, SEED_LIMIT, check_fields, option
 from draw.errors import DrawError
+from draw.models import CLASSIFIERS
+from draw.options import SEED_LIMIT, check_fields, option
 from draw.progress import Progress
 from draw.sampling import (
     DECODE_BATCH,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from draw.config import make_config
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.run_dir import RunDir, configured_run, default_logdir
 

@@ -21,9 +21,11 @@ import numpy as np
 import tensorflow as tf
 
 from draw import pretrained
-from draw.config import CLASSIFIERS, DrawConfig, fields_with_role, make_config
+from draw.config import DrawConfig, fields_with_role
+from draw.configure import make_config
 from draw.errors import DrawError
 from draw.files import atomic_folder, atomic_write
+from draw.models import CLASSIFIERS
 from draw.run_dir import WEIGHTS_FILE, RunDir, default_logdir, load_trained_model
 
 OUTPUT_ROOT = os.path.join("runs", "pretrained")

@@ -17,9 +17,10 @@ A new measure: its module with the function and its `Measure`, then `register` i
 from __future__ import annotations
 
 from draw.measures import bound, classifier_error, iwae, nearest_neighbour
-from draw.measures.measure import TASKS, Inputs, Measure, task_of
+from draw.measures.measure import Inputs, Measure
+from draw.registry import TASKS
 
-__all__ = ["MEASURES", "Inputs", "Measure", "chart_labels", "register", "task_of"]
+__all__ = ["MEASURES", "Inputs", "Measure", "chart_labels", "register"]
 
 # name -> Measure, in the order of evaluate.py's flags, the result columns and the bars
 # of the --compare chart.

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from draw.measures.measure import Measure, forward_pass
+from draw.registry import GENERATION
 
 # The keys of every ELBO record; a variant's own metrics (Model II: L_c, accuracy) come after.
 ELBO_KEYS = ("L_x", "L_z", "loss", "num_images", "seconds")
@@ -58,7 +59,7 @@ def _run(inputs, settings) -> dict:
 
 
 ELBO = Measure(
-    "elbo", task="generative", run=_run, flag="elbo", default=True, memory=forward_pass,
+    "elbo", task=GENERATION, run=_run, flag="elbo", default=True, memory=forward_pass,
     title="the bound -log p(x) <= L_x + L_z on the test split (one posterior sample per image)",
     help="Test-set bound L_x + L_z (the measure taken when no other is chosen).",
     columns=(("elbo", "loss"), ("L_x", "L_x"), ("L_z", "L_z"), ("elbo_images", "num_images"),

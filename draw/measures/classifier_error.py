@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from draw.classification import classification_results, confusion_table
 from draw.measures.measure import Measure
+from draw.registry import CLASSIFICATION
 
 
 def test_error(model, images, labels, batch_size: int) -> dict:
@@ -53,7 +54,7 @@ def _percent(figures) -> dict:
 
 
 CLASSIFICATION = Measure(
-    "classification", task="classifier", run=_run, more_columns=_percent,
+    "classification", task=CLASSIFICATION, run=_run, more_columns=_percent,
     title="its test error with its binomial standard error, the confusion matrix and each "
     "class's error",
     help="A classifier's test error on the test split.",

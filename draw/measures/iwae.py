@@ -22,10 +22,11 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
 
-from draw.config import option
 from draw.losses import reconstruction_loss
 from draw.measures.measure import PROGRESS_SECONDS, Measure, forward_pass
+from draw.options import option
 from draw.progress import Progress
+from draw.registry import GENERATION
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -144,7 +145,7 @@ def _run(inputs, settings) -> dict:
 
 
 IWAE = Measure(
-    "iwae", task="generative", run=_run, flag="iwae", memory=forward_pass,
+    "iwae", task=GENERATION, run=_run, flag="iwae", memory=forward_pass,
     title="the importance-sampled estimate of -log p(x) (IWAE), tighter than the bound",
     help="Importance-sampled -log p(x) on the test set (--num_importance_samples).",
     settings={"num_importance_samples": option(5000, "K, importance samples per test image.",

@@ -12,20 +12,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from draw.config import CLASSIFIERS
 from draw.data import pipeline
 from draw.distribute import FLOAT, activations_per_image, parameter_count
 from draw.errors import DrawError
-
-# The tasks a measure applies to, as its error messages name them.
-TASKS = {"generative": "a generative model", "classifier": "a classifier"}
+from draw.registry import Task
 
 PROGRESS_SECONDS = 30.0  # at most this long between progress lines of long work
-
-
-def task_of(config) -> str:
-    """The task of config's model: "classifier" or "generative" (DRAW and its variants)."""
-    return "classifier" if config.model in CLASSIFIERS else "generative"
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,7 @@ class Measure:
     name: the key of its figures in evaluate.py's record (e.g. "iwae"), and its option.
     title: what it is, in a few words (evaluate.py's --help, its messages).
     help: its flag's help.
-    task: the models it measures, a key of TASKS.
+    task: the models it measures, a `draw.registry.Task` (GENERATION, CLASSIFICATION).
     run: `run(inputs, settings) -> dict`, its figures (see the module docstring).
     flag: its switch on evaluate.py's command line (e.g. "nn-nll"); None: it has none and
       is taken for every model of its task.
@@ -55,7 +47,7 @@ class Measure:
     name: str
     title: str
     help: str
-    task: str
+    task: Task
     run: Callable
     flag: str | None = None
     default: bool = False

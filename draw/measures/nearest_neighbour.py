@@ -23,12 +23,13 @@ import tensorflow as tf
 from scipy.special import expit
 
 from draw import figures, sampling
-from draw.config import option
 from draw.data import pipeline
 from draw.distribute import FLOAT
 from draw.losses import reconstruction_loss
 from draw.measures.measure import PROGRESS_SECONDS, Measure, forward_pass
+from draw.options import option
 from draw.progress import Progress
+from draw.registry import GENERATION
 
 
 def nearest_neighbours(queries, references, batch_size: int = 250, log=None):
@@ -175,7 +176,7 @@ def _histogram(result, label):
 
 
 NN_NLL = Measure(
-    "nn_nll", task="generative", run=_run, flag="nn-nll", memory=_memory, figure=_histogram,
+    "nn_nll", task=GENERATION, run=_run, flag="nn-nll", memory=_memory, figure=_histogram,
     title="the report's NLL of generated images: the Bernoulli NLL of each sample's nearest "
     "training image under the sample's pixel probabilities; NOT a likelihood of the model",
     help="The report's nearest-neighbour NLL of --num_samples generated images: the "

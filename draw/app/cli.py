@@ -1,9 +1,10 @@
-"""What the three scripts share around their main(): quiet TensorFlow, one-line errors.
+"""What the scripts share around their main(): their flags and one-line errors.
 
-Import this module before TensorFlow. `run(main)` parses the shared flags with absl and
-turns a bad flag or a DrawError into one line on stderr and exit status 2 (an `Interrupted`
-run: its message and 128 + signal number); with --verbose, TensorFlow's logs and full
-tracebacks are shown.
+`run(main, script)` defines the script's flags, has absl parse them, and turns a bad flag
+or a DrawError into one line on stderr and exit status 2 (an `Interrupted` run: its
+message and 128 + signal number); with --verbose, TensorFlow's logs and full tracebacks
+are shown. This module imports TensorFlow: a script imports it after
+draw.app.startup.start().
 """
 
 from __future__ import annotations
@@ -14,46 +15,18 @@ import re
 import sys
 import textwrap
 
-VERBOSE = any(arg in ("--verbose", "--verbose=true", "--verbose=True") for arg in sys.argv)
+from absl import app, flags, logging
 
+from draw.app import evaluation, generation
+from draw.app.flags import FLAGS, RUN_FLAGS, define_flags, define_option_flags
+from draw.app.startup import start, verbose
+from draw.config import fields_in_group
+from draw.errors import DrawError, Interrupted
+from draw.options import flag_name
 
-def _import_tensorflow_quietly():
-    """Imports TensorFlow with its C++ start-up chatter (printed before its logging is
-    configured, so TF_CPP_MIN_LOG_LEVEL cannot silence it) sent to /dev/null."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        sys.stderr.flush()
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
-    tf.get_logger().setLevel("ERROR")
-
-
-if not VERBOSE:
-    _import_tensorflow_quietly()
-
-from absl import app, flags, logging  # noqa: E402
-
-from draw.app import evaluation, generation  # noqa: E402
-from draw.config import (  # noqa: E402
-    FLAGS,
-    RUN_FLAGS,
-    define_flags,
-    define_option_flags,
-    fields_in_group,
-    flag_name,
-)
-from draw.errors import DrawError, Interrupted  # noqa: E402
-
-# Each script's own options (train.py's: DrawConfig's training group) and its command.
+# Each script's own options (train.py's: DrawConfig's training group).
 SCRIPTS = {"train.py": None, "generate.py": generation.Options, "evaluate.py": evaluation.Options}
+# Each script's command.
 COMMANDS = {
     "train.py": "draw-train",
     "generate.py": "draw-generate",
@@ -80,11 +53,6 @@ def expand_user_paths(flag_values=FLAGS) -> None:
 HELP_ARGS = ("--help", "-h", "-?", "--helpshort")
 
 
-def script_of(options) -> str:
-    """The script whose options dataclass is options (None: train.py)."""
-    return next(script for script, theirs in SCRIPTS.items() if theirs is options)
-
-
 def own_flags(script: str) -> list[str]:
     """The flags only some scripts take that script takes: its options' fields, or for
     train.py DrawConfig's training group."""
@@ -98,7 +66,7 @@ def owners(flag: str, script: str) -> str:
     """The other scripts that take --flag (or the boolean --flag without its "no"), as
     "train.py (draw-train)", or "" if none does."""
     names = {flag, flag[2:] if flag.startswith("no") else flag}
-    found = [f"{s} ({COMMANDS[s]})" for s in SCRIPTS if s != script and names & set(own_flags(s))]
+    found = [f"{s} ({COMMANDS[s]})" for s in COMMANDS if s != script and names & set(own_flags(s))]
     return " and ".join(found)
 
 
@@ -155,10 +123,10 @@ def _flag_usage(name: str, help_text: str = "") -> str:
     return f"  {syntax}{default}\n{body}"
 
 
-def help_text(program: str, doc: str, options=None) -> str:
+def help_text(program: str, doc: str, script: str = "train.py") -> str:
     """--help: the script's docstring (its `python SCRIPT` as the installed command when
     so invoked, e.g. draw-train), then every flag it accepts, grouped."""
-    script, doc = script_of(options), (doc or "").strip()
+    options, doc = SCRIPTS[script], (doc or "").strip()
     if program == COMMANDS[script]:
         doc = doc.replace(f"python {script}", program)
     lines = [doc, "", f"Flags of {program} (--helpfull also lists absl's):"]
@@ -167,19 +135,21 @@ def help_text(program: str, doc: str, options=None) -> str:
     return "\n".join(lines)
 
 
-def run(main, options=None) -> None:
-    """absl's app.run(main) with the shared flags defined, and the one error path: a bad
-    flag or a DrawError is one line on stderr and its exit status.
+def run(main, script: str = "train.py") -> None:
+    """absl's app.run(main) after start(), with the script's flags defined, and the one
+    error path: a bad flag or a DrawError is one line on stderr and its exit status.
 
-    options: the script's options dataclass (its flags are listed by --help as its own).
-    --help lists the flags the script accepts, grouped; --helpfull is absl's full list.
+    script: "train.py", "generate.py" or "evaluate.py" (its own options' flags are listed
+    by --help as its own). --help lists the flags the script accepts, grouped; --helpfull is
+    absl's full list.
     """
+    start()  # if the script has not
+    options, program = SCRIPTS[script], os.path.basename(sys.argv[0])
     define_script_flags(options)
-    script, program = script_of(options), os.path.basename(sys.argv[0])
     if any(arg in HELP_ARGS for arg in sys.argv[1:]):
-        print(help_text(program, sys.modules[main.__module__].__doc__, options))
+        print(help_text(program, sys.modules[main.__module__].__doc__, script))
         sys.exit(0)
-    if not VERBOSE:
+    if not verbose():
         logging.set_verbosity(logging.ERROR)
 
     def fail(message: str, status: int):
@@ -212,7 +182,7 @@ def run(main, options=None) -> None:
         except Interrupted as e:
             fail(str(e), e.exit_status)
         except DrawError as e:
-            if VERBOSE:
+            if verbose():
                 raise
             fail(f"error: {e}", e.exit_status)
         except KeyboardInterrupt:
