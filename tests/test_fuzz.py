@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from draw.config import LEGACY_VALUES, DrawConfig
+from draw.config import CLASSIFIER_ERA_DEFAULTS, LEGACY_VALUES, DrawConfig
 from draw.configure import validate
 from draw.data import ImageData, mnist
 from draw.errors import DrawError
@@ -280,8 +280,11 @@ def test_config_json_is_read_as_stored_or_refused_naming_the_key(case):
         else:
             # Read exactly as stored: nothing completed from defaults, every value valid
             # (a run stored before adam_epsilon and lstm_init existed has their old values).
+            # The classifiers' and cluttered MNIST's fields, when absent, take the values
+            # a run stored before they existed has.
             legacy = {} if set(LEGACY_VALUES) & set(stored["config"]) else LEGACY_VALUES
-            assert dataclasses.asdict(config) == {**legacy, **stored["config"]}
+            expected = {**CLASSIFIER_ERA_DEFAULTS, **legacy, **stored["config"]}
+            assert dataclasses.asdict(config) == expected
             assert list(image_shape) == stored["image_shape"]
             validate(config)
         with open(run.config_path) as f:
