@@ -11,14 +11,15 @@ measures. The measures, one module each:
 - nearest_neighbour.py: the report's nearest-neighbour NLL of generated images
   (`nearest_neighbour_nll`).
 
-A new measure: its module with the function and its `Measure`, then `register` it here.
+A measure of a module of its own declares it there, in a dict `MEASURES` (name to
+`Measure`); this package registers it when it is imported (docs/extending.md).
 """
 
 from __future__ import annotations
 
 from draw.measures import bound, classifier_error, iwae, nearest_neighbour
 from draw.measures.measure import Inputs, Measure
-from draw.registry import TASKS
+from draw.registry import TASKS, declared
 
 __all__ = ["MEASURES", "Inputs", "Measure", "chart_labels", "register"]
 
@@ -41,7 +42,8 @@ def chart_labels() -> dict[str, str]:
     return {column: label for m in MEASURES.values() for column, label in m.chart.items()}
 
 
-register(bound.ELBO)
-register(iwae.IWAE)
-register(classifier_error.CLASSIFICATION)
-register(nearest_neighbour.NN_NLL)
+for _measure in (bound.ELBO, iwae.IWAE, classifier_error.CLASSIFICATION, nearest_neighbour.NN_NLL):
+    register(_measure)
+# A measure of a module of its own declares it there (docs/extending.md).
+for _measure in declared(__name__, __path__, "MEASURES", MEASURES).values():
+    register(_measure)
