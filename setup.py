@@ -49,9 +49,9 @@ setup(
     # The three scripts' mains, as commands of an install (python train.py == draw-train).
     entry_points={
         "console_scripts": [
-            "draw-train=draw.train:run",
-            "draw-generate=draw.generate:run",
-            "draw-evaluate=draw.evaluate:run",
+            "draw-train=draw.app.train:run",
+            "draw-generate=draw.app.generate:run",
+            "draw-evaluate=draw.app.evaluate:run",
         ]
     },
     extras_require={

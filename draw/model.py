@@ -290,7 +290,7 @@ class DRAW(keras.Model):
         L_z = kl_loss(outputs["mu"], outputs["log_sigma"])
         return {"L_x": L_x, "L_z": L_z, "loss": L_x + L_z}
 
-    def _update_metrics(self, losses):
+    def update_metrics(self, losses):
         self.loss_tracker.update_state(losses["loss"])
         self.lx_tracker.update_state(losses["L_x"])
         self.lz_tracker.update_state(losses["L_z"])
@@ -309,9 +309,9 @@ class DRAW(keras.Model):
             loss = tf.reduce_mean(losses["loss"])
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-        return self._update_metrics(losses)
+        return self.update_metrics(losses)
 
     def test_step(self, data):
         """Losses of a batch `(x, labels)` without an update."""
         x, labels = data
-        return self._update_metrics(self.compute_losses(x, self(x, training=False), labels))
+        return self.update_metrics(self.compute_losses(x, self(x, training=False), labels))

@@ -3,7 +3,7 @@ tf.distribute strategy, summed over the replicas, and Adam's update applied only
 they are finite.
 
 A model gives `compute_losses(x, outputs, labels)` (per-image losses `[batch]`, "loss"
-among them), `_update_metrics(losses)` and, if it draws noise, `sample_noise(batch_size)`
+among them), `update_metrics(losses)` and, if it draws noise, `sample_noise(batch_size)`
 and `call(x, noise=...)`; its own `train_step` is the plain Keras step, on one device and
 without the guard. For a global batch of N images split over R replicas (b = N / R each):
 
@@ -63,10 +63,11 @@ def forward(model, x, training=False):
 
 
 def test_step(model, batch):
-    """model.test_step on this replica (the losses of `(x, labels)`, the metrics updated),
-    with the replica's slice of the global batch's noise."""
+    """What model.test_step does, on this replica, with the replica's slice of the global
+    batch's noise: the losses of `(x [b, B, A, C], labels [b])`, the metrics updated.
+    Returns the metrics' results."""
     x, labels = batch
-    return model._update_metrics(model.compute_losses(x, forward(model, x), labels))
+    return model.update_metrics(model.compute_losses(x, forward(model, x), labels))
 
 
 class TrainStep:
@@ -112,11 +113,11 @@ class TrainStep:
         total_loss = sum_over_replicas([loss])[0]
         finite = tf.math.logical_and(tf.math.is_finite(total_loss), tf.math.is_finite(grad_norm))
 
-        def update_metrics():
-            model._update_metrics(losses)
+        def update():  # tf.cond needs both branches to return the same structure
+            model.update_metrics(losses)
             return tf.constant(True)
 
-        tf.cond(finite, update_metrics, lambda: tf.constant(False))
+        tf.cond(finite, update, lambda: tf.constant(False))
         return {"grads": grads, "grad_norm": grad_norm, "finite": finite}
 
     def step(self, batch):

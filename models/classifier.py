@@ -19,7 +19,7 @@ ConvClassifier, the paper's baseline: two convolution layers, then a hidden laye
 softmax, with about the parameter count of GlimpseClassifier at T=8, N=12, 256 units.
 
 Both share the DRAW core's train and test steps (draw.model.DRAW.train_step, the plain
-Keras step) through `compute_losses`, `_update_metrics` and `metrics`, as does the step
+Keras step) through `compute_losses`, `update_metrics` and `metrics`, as does the step
 train.py runs (draw.train_step.TrainStep: gradients summed over the replicas, non-finite
 steps not applied).
 """
@@ -78,12 +78,12 @@ class _Classifier(keras.Model):
         predicted = tf.argmax(logits, -1, output_type=tf.int32)
         return {"loss": loss, "accuracy": tf.cast(tf.equal(predicted, labels), tf.float32)}
 
-    def _update_metrics(self, losses):
+    def update_metrics(self, losses):
         self.loss_tracker.update_state(losses["loss"])
         self.accuracy_tracker.update_state(losses["accuracy"])
         return {m.name: m.result() for m in self.metrics}
 
-    # The DRAW core's steps, which use only compute_losses, _update_metrics and metrics.
+    # The DRAW core's steps, which use only compute_losses, update_metrics and metrics.
     train_step = DRAW.train_step
     test_step = DRAW.test_step
 

@@ -56,8 +56,8 @@ class SupervisedDRAW(ImageFeaturesDRAW):
         losses["loss"] = losses["loss"] + self.config.class_weight * L_c
         return {**losses, "L_c": L_c, "accuracy": correct}
 
-    def _update_metrics(self, losses):
+    def update_metrics(self, losses):
         if "L_c" in losses:
             self.lc_tracker.update_state(losses["L_c"])
             self.accuracy_tracker.update_state(losses["accuracy"])
-        return super()._update_metrics(losses)
+        return super().update_metrics(losses)

@@ -78,7 +78,7 @@ def _graph():
 
 # The mains import the library inside their functions, after draw.app.startup.start() has
 # imported TensorFlow quietly (the library imports TensorFlow).
-LATE_IMPORTS = ("draw.train", "draw.generate", "draw.evaluate")
+LATE_IMPORTS = ("draw.app.train", "draw.app.generate", "draw.app.evaluate")
 
 
 def test_project_imports_are_at_module_level():
@@ -130,7 +130,7 @@ LAYERS = {
     "draw.app.export": 8.1, "draw.app.results": 8.1,
     "draw.app.generation": 8.2, "draw.app.evaluation": 8.2,
     "draw.app.flags": 9, "draw.app.cli": 9.1,
-    "draw.train": 10, "draw.generate": 10, "draw.evaluate": 10,
+    "draw.app.train": 10, "draw.app.generate": 10, "draw.app.evaluate": 10,
 }  # fmt: skip
 
 
@@ -159,6 +159,30 @@ def test_a_module_added_to_a_registry_package_sits_below_the_package():
     assert layer_of("draw.data.toy_squares") < LAYERS["draw.data"]
     with pytest.raises(AssertionError):
         layer_of("draw.unlisted")
+
+
+def test_the_library_never_imports_the_application_layer():
+    """draw/app/ sits above the library: no module outside it imports it."""
+    graph, _ = _graph()
+    wrong = [
+        f"{m} -> {i}"
+        for m in graph
+        for i in graph[m]
+        if i.startswith("draw.app") and not m.startswith("draw.app")
+    ]
+    assert wrong == []
+
+
+# The scripts of a clone (layer 11): each runs its main in draw/app/ and imports nothing else.
+SCRIPTS = {f"{name}.py": f"draw.app.{name}" for name in ("train", "generate", "evaluate")}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_a_script_imports_only_its_main(script):
+    with open(os.path.join(REPO, script)) as f:
+        tree = ast.parse(f.read())
+    imported = {name for _, name in _project_imports(tree, _modules())}
+    assert imported == {SCRIPTS[script]}
 
 
 def test_the_library_imports_no_tool_nor_test():

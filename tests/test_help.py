@@ -69,7 +69,7 @@ def test_help_lists_exactly_the_accepted_flags_grouped(capfd, script, options):
         "  --dataset=<mnist|svhn|cluttered_mnist>  (default: mnist)\n      Dataset to model:" in out
     )
     assert "  --[no]read_attn  (default: true)\n" in out
-    code = os.path.join(REPO, "draw", script)
+    code = os.path.join(REPO, "draw", "app", script)
     doc = ast.get_docstring(ast.parse(open(code).read()))
     assert out.startswith(doc.splitlines()[0])  # the script's docstring first
 
@@ -143,7 +143,7 @@ def test_help_names_the_installed_command_as_invoked():
 
 
 def _code(script):
-    return os.path.join(REPO, "draw", script)
+    return os.path.join(REPO, "draw", "app", script)
 
 
 def test_generate_help_gives_the_seed_its_own_meaning(capfd):

@@ -176,5 +176,5 @@ def test_wheel_runs_its_commands_beside_other_models_and_data_packages(tmp_path)
     )  # fmt: skip
     assert both.returncode == 0, both.stderr
     assert both.stdout.split() == ["my_project.models", "my_project.data", "True"]
-    module = _run([python, "-m", "draw.generate", "--help"], project, env)
+    module = _run([python, "-m", "draw.app.generate", "--help"], project, env)
     assert module.returncode == 0, module.stderr

@@ -32,7 +32,7 @@ class Measure:
     flag: its switch on evaluate.py's command line (e.g. "nn-nll"); None: it has none and
       is taken for every model of its task.
     default: taken when no measure's flag is given.
-    settings: {name: `draw.config.option(...)`}, its own flags (default, help, range);
+    settings: {name: `draw.options.option(...)`}, its own flags (default, help, range);
       `run` gets their values as `settings`.
     columns: ((column, key of its figures), ...) in the CSV and the printed tables.
     more_columns: `more_columns(figures) -> {column: value}`, columns that depend on the

@@ -46,7 +46,7 @@ def main(argv):
 
 
 def run():
-    """The draw-train command (and `python train.py`, `python -m draw.train`)."""
+    """The draw-train command (and `python train.py`, `python -m draw.app.train`)."""
     startup.start()
     from draw.app import cli
 

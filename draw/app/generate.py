@@ -61,7 +61,7 @@ def main(argv):
 
 
 def run():
-    """The draw-generate command (and `python generate.py`, `python -m draw.generate`)."""
+    """The draw-generate command (and `python generate.py`, `python -m draw.app.generate`)."""
     startup.start()
     from draw.app import cli
 

@@ -70,7 +70,7 @@ def main(argv):
 
 
 def run():
-    """The draw-evaluate command (and `python evaluate.py`, `python -m draw.evaluate`)."""
+    """The draw-evaluate command (and `python evaluate.py`, `python -m draw.app.evaluate`)."""
     startup.start()
     global __doc__
     from draw.app import cli
