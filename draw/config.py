@@ -227,22 +227,23 @@ class DrawConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, values: dict) -> DrawConfig:
+    def from_dict(cls, values: dict, absent: dict | None = None) -> DrawConfig:
         """The configuration stored as `values` (from JSON), read strictly: a missing key,
         an unknown key or a value of the wrong type is a DrawError naming the key.
 
-        The one exception: a stored configuration without both `adam_epsilon` and
-        `lstm_init` comes from a run made before these settings existed; it was trained
-        with LEGACY_VALUES, which it keeps. Lacking only one of them is an error. The
-        fields of the classifiers and of cluttered MNIST (CLASSIFIER_ERA_DEFAULTS) take
-        their defaults when absent: a run stored before they existed is a DRAW run on
-        MNIST or SVHN, for which they have no other value.
+        Two exceptions. A setting of `absent` that `values` lacks takes its value there
+        (draw.configure.stored_defaults: a setting only other models and datasets take,
+        which a run stored before it existed lacks, takes its default, the only value it
+        has for the run's own model and dataset). A stored configuration without both
+        `adam_epsilon` and `lstm_init` comes from a run made before these settings
+        existed; it was trained with LEGACY_VALUES, which it keeps (lacking only one of
+        them is an error).
         """
         if not isinstance(values, dict):
             raise DrawError(f"the configuration is a {type(values).__name__}, not an object")
         if not set(LEGACY_VALUES) & set(values):
             values = {**LEGACY_VALUES, **values}
-        values = {**CLASSIFIER_ERA_DEFAULTS, **values}
+        values = {**(absent or {}), **values}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(types))
         if unknown:

@@ -1,5 +1,7 @@
 """A configuration made and checked against the registries: `make_config` (a preset, the
-values its dataset and model imply, the overrides) and `validate`.
+values its dataset and model imply, the overrides), `validate`, and the values a stored
+configuration takes for the settings only other models and datasets take
+(`stored_defaults`).
 
 draw.config knows every setting but no dataset or model: its `check_values` checks each
 value's type, choices and range and what holds for every configuration. The registries
@@ -34,6 +36,23 @@ def help_of(name: str) -> str:
         return text
     entries = ", ".join(f"{key} ({entry.help})" for key, entry in REGISTRIES[name].items())
     return f"{text.rstrip('.')}: {entries}."
+
+
+def stored_defaults(values) -> dict:
+    """The values a stored configuration `values` (a run's config.json, read by
+    DrawConfig.from_dict) takes for the settings it lacks: the defaults of the settings
+    only other models and datasets take (their entries' `own`), which a run stored before
+    such a setting existed lacks, and which have no other value for its own model and
+    dataset. A setting its own model or dataset takes is not among them: lacking it stays
+    an error."""
+    if not isinstance(values, dict):
+        return {}
+    taken, others = set(), set()
+    for name, registry in REGISTRIES.items():
+        for key, entry in registry.items():
+            (taken if key == values.get(name) else others).update(entry.own)
+    fields = DrawConfig.__dataclass_fields__
+    return {setting: fields[setting].default for setting in sorted(others - taken)}
 
 
 def make_config(preset: str = "jang", **overrides) -> DrawConfig:

@@ -36,7 +36,7 @@ import warnings
 import tensorflow as tf
 
 from draw.config import PRESETS, DrawConfig, fields_with_role
-from draw.configure import validate
+from draw.configure import stored_defaults, validate
 from draw.errors import DrawError, first_line
 from draw.files import NO_FOLLOW, atomic_write, lock_file, remove_leftovers
 from draw.models import build_model
@@ -320,7 +320,7 @@ class RunDir:
             if not isinstance(stored, dict) or sorted(stored) != ["config", "image_shape"]:
                 keys = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
                 raise DrawError(f"expected the keys config and image_shape, found {keys}")
-            config = DrawConfig.from_dict(stored["config"])
+            config = DrawConfig.from_dict(stored["config"], stored_defaults(stored["config"]))
             image_shape = _image_shape(stored["image_shape"])
             validate(config)
         except (OSError, ValueError, TypeError, RecursionError, DrawError) as e:

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from draw.config import CLASSIFIER_ERA_DEFAULTS, LEGACY_VALUES, DrawConfig
+from draw.config import LEGACY_VALUES, DrawConfig
 from draw.configure import validate
-from draw.data import ImageData, mnist
+from draw.data import DATASETS, ImageData, mnist
 from draw.errors import DrawError
+from draw.models import MODELS
 from draw.run_dir import RunDir, restore
 from tests.helpers import tiny_config, tiny_trainer, write_svhn_folder
 
@@ -261,6 +262,21 @@ def stored_configs(draw):
     return stored, touched
 
 
+def _others_defaults(stored: dict) -> dict:
+    """The defaults (DrawConfig()'s) of the settings in the `own` of the registry entries
+    of the models and datasets other than the stored ones, less those the stored model's
+    and dataset's entries name."""
+    registries = {"model": MODELS, "dataset": DATASETS}
+    entries = [
+        (key == stored.get(name), entry)
+        for name, registry in registries.items()
+        for key, entry in registry.items()
+    ]
+    theirs = {setting for stored_one, entry in entries if stored_one for setting in entry.own}
+    others = {setting for stored_one, entry in entries if not stored_one for setting in entry.own}
+    return {setting: getattr(DrawConfig(), setting) for setting in others - theirs}
+
+
 @settings(FUZZ, max_examples=200)
 @given(case=stored_configs())
 def test_config_json_is_read_as_stored_or_refused_naming_the_key(case):
@@ -280,10 +296,9 @@ def test_config_json_is_read_as_stored_or_refused_naming_the_key(case):
         else:
             # Read exactly as stored: nothing completed from defaults, every value valid
             # (a run stored before adam_epsilon and lstm_init existed has their old values).
-            # The classifiers' and cluttered MNIST's fields, when absent, take the values
-            # a run stored before they existed has.
+            # A setting only other models and datasets take, when absent, has its default.
             legacy = {} if set(LEGACY_VALUES) & set(stored["config"]) else LEGACY_VALUES
-            expected = {**CLASSIFIER_ERA_DEFAULTS, **legacy, **stored["config"]}
+            expected = {**_others_defaults(stored["config"]), **legacy, **stored["config"]}
             assert dataclasses.asdict(config) == expected
             assert list(image_shape) == stored["image_shape"]
             validate(config)
