@@ -220,7 +220,7 @@ def generate_main(*args):
     """Runs generate.py's main in this process (no TensorFlow start-up per case); a
     DrawError propagates (draw.app.cli, which turns it into one line, is not in the way)."""
     import generate
-    from draw import generation
+    from draw.app import generation
     from draw.app.flags import FLAGS, define_flags, define_option_flags
 
     define_flags()
