@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from draw import pretrained
 from draw.errors import DrawError
-from draw.models import CLASSIFIERS
+from draw.models import names_of, task_of
+from draw.registry import CLASSIFICATION
 from draw.run_dir import load_trained_model
 from draw.sampling import Sampler, make_generator, prior_latents
 
@@ -60,9 +61,10 @@ def reconstruct(model, images, seed: int = 0) -> np.ndarray:
 def classify(model, images, batch_size: int = 500) -> np.ndarray:
     """Class probabilities `[n, 10]` float32 (softmax of the logits) of images `[n, H, W,
     C]` floats in [0, 1] (for the cluttered-MNIST classifiers, `[n, 100, 100, 1]`)."""
-    if getattr(model.config, "model", None) not in CLASSIFIERS:
+    if not _classifies(model):
         raise DrawError(
-            "classify takes a classifier (--model=glimpse_classifier or conv_classifier)"
+            "classify takes a classifier (--model="
+            f"{names_of(lambda entry: entry.task is CLASSIFICATION)})"
         )
     images = np.asarray(images, np.float32)
     shape = (model.B, model.A, model.C)
@@ -91,5 +93,11 @@ def _probabilities(model):
 
 
 def _check_generative(model, what: str) -> None:
-    if model.config.model in CLASSIFIERS:
+    if _classifies(model):
         raise DrawError(f"{what} takes a DRAW model; {model.config.model} classifies (classify)")
+
+
+def _classifies(model) -> bool:
+    """Whether model is a classifier of a run (a model built from a configuration)."""
+    config = getattr(model, "config", None)
+    return config is not None and task_of(config) is CLASSIFICATION

@@ -239,18 +239,13 @@ def save_npy(array: np.ndarray):
     return lambda f: np.save(f, np.asarray(array), allow_pickle=False)
 
 
-def check_has_kernels(config) -> None:
-    """DrawError for a model without convolution layers (--model=draw)."""
-    if config.model == "draw":
-        raise DrawError(
-            "--kernels needs a model with convolution layers (--model=conv_read, supervised "
-            "or conv_encoder); this run is --model=draw"
-        )
-
-
 def first_layer_kernels(model) -> dict[str, np.ndarray]:
-    """{conv block name: kernels `[filters, k, k, C]`} of the model's first conv layers."""
-    check_has_kernels(model.config)
+    """{conv block name: kernels `[filters, k, k, C]`} of the model's first conv layers
+    (those of its `conv_blocks()`); DrawError for a model without them."""
+    if not hasattr(model, "conv_blocks"):
+        raise DrawError(
+            f"--kernels needs a model with convolution layers; {type(model).__name__} has none"
+        )
     return {
         name: np.transpose(block.first_kernels.numpy(), (3, 0, 1, 2))
         for name, block in model.conv_blocks().items()

@@ -52,6 +52,12 @@ class ModelEntry:
     defaults: values it implies unless the command line sets them.
     check: DrawError for settings it cannot take (after the generic checks).
     labels: it trains on the images' class labels.
+    kernels: it has convolution layers whose first kernels generate.py --kernels shows
+      (its model's `conv_blocks()`: {name: draw.models.blocks.ConvFeatures}).
+    glimpses: a classifier whose outputs hold its read windows (`read_window`), which
+      generate.py --glimpses and the training's pictures show.
+    describe: config -> what the model is, with its sizes (a phrase of a shipped model's
+      card); None: its help.
     """
 
     build: Callable
@@ -62,6 +68,13 @@ class ModelEntry:
     defaults: dict = field(default_factory=dict)
     check: Callable | None = None
     labels: bool = False
+    kernels: bool = False
+    glimpses: bool = False
+    describe: Callable | None = None
+
+    def description(self, config) -> str:
+        """What the model of config is, for a shipped model's card."""
+        return self.help if self.describe is None else self.describe(config)
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ from draw.data import pipeline
 from draw.errors import DrawError, Interrupted, first_line
 from draw.figures import drawing_picture, glimpse_picture, image_grid
 from draw.measures.bound import evaluate_bound
-from draw.models import CLASSIFIERS, build_model, check_data
+from draw.models import MODELS, build_model, check_data, task_of
 from draw.progress import format_duration, print_now
+from draw.registry import CLASSIFICATION
 from draw.run_dir import (
     RunDir,
     RunLock,
@@ -348,7 +349,7 @@ class Trainer:
             with test_writer.as_default(step=int(self.step)):
                 for name, value in results.items():
                     tf.summary.scalar(name, value)
-                if "accuracy" in results and self.config.model in CLASSIFIERS:
+                if "accuracy" in results and task_of(self.config) is CLASSIFICATION:
                     tf.summary.scalar("error", 1.0 - results["accuracy"])
             test_writer.flush()
         self.log(_test_line(results, len(self.data.test_images), int(self.step), self.model))
@@ -444,7 +445,7 @@ class Trainer:
         self.skipped = 0
 
     def _image_summaries(self, step, summary_images, writer):
-        if self.config.model in CLASSIFIERS:
+        if task_of(self.config) is CLASSIFICATION:
             self._test_error(step)
             return self._glimpse_summaries(step, summary_images, writer)
         # The summaries draw noise from the model's generator; putting its state back
@@ -480,7 +481,7 @@ class Trainer:
     def _glimpse_summaries(self, step, summary_images, writer):
         """The glimpse classifier's windows on test images, glimpse by glimpse (top to
         bottom); nothing for a classifier without glimpses."""
-        if self.config.model != "glimpse_classifier":
+        if not MODELS[self.config.model].glimpses:
             return
         x = summary_images[:NUM_DRAWING_IMAGES]
         windows = self.glimpse_fn(tf.constant(x)).numpy()

@@ -10,6 +10,8 @@ takes, its checks). A module of this package that declares a dict MODELS adds it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from draw.errors import DrawError
 from draw.model import DRAW
 from draw.models.classifier import ConvClassifier, GlimpseClassifier
@@ -26,17 +28,20 @@ MODELS = {
         own=("conv_read_mode",),
         defaults={"conv_read_mode": "concat"},
         check=ConvReadDRAW.check_config,
+        kernels=True,
     ),
     "supervised": ModelEntry(
         SupervisedDRAW,
         "Model II, supervised conv encoder with a digit classifier",
         check=SupervisedDRAW.check_config,
         labels=True,
+        kernels=True,
     ),
     "conv_encoder": ModelEntry(
         ConvEncoderDRAW,
         "Model III, CNN features of x replace x",
         check=ConvEncoderDRAW.check_config,
+        kernels=True,
     ),
     "glimpse_classifier": ModelEntry(
         GlimpseClassifier.from_draw_config,
@@ -46,12 +51,15 @@ MODELS = {
         uses=("T", "dec_size", "read_n", "read_attn", "log_sigma2_bias"),
         own=("log_sigma2_bias",),
         check=GlimpseClassifier.check_config,
+        glimpses=True,
+        describe=GlimpseClassifier.describe,
     ),
     "conv_classifier": ModelEntry(
         ConvClassifier.from_draw_config,
         "its 2-layer convolutional baseline",
         task=CLASSIFICATION,
         uses=("class_hidden",),
+        describe=ConvClassifier.describe,
     ),
 }
 # A model of a module of its own declares its entry there (docs/extending.md).
@@ -64,6 +72,31 @@ CLASSIFIERS = tuple(name for name, entry in MODELS.items() if entry.task is CLAS
 def task_of(config) -> Task:
     """The task of config's model."""
     return MODELS[config.model].task
+
+
+def names_of(capable: Callable[[ModelEntry], bool]) -> str:
+    """The --model names whose entry is `capable`, as a sentence lists them: "a, b or c"."""
+    names = [name for name, entry in MODELS.items() if capable(entry)]
+    return " or ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+
+
+def check_kernels(config) -> None:
+    """DrawError for a model without convolution kernels to show (generate.py --kernels:
+    its entry's `kernels`)."""
+    if not MODELS[config.model].kernels:
+        raise DrawError(
+            f"--kernels needs a model with convolution layers (--model="
+            f"{names_of(lambda entry: entry.kernels)}); this run is --model={config.model}"
+        )
+
+
+def check_glimpses(config) -> None:
+    """DrawError for a model without glimpses to show (generate.py --glimpses: its entry's
+    `glimpses`)."""
+    if not MODELS[config.model].glimpses:
+        raise DrawError(
+            f"--glimpses needs --model={names_of(lambda entry: entry.glimpses)}, not {config.model}"
+        )
 
 
 def build_model(config, image_shape):

@@ -109,6 +109,14 @@ class GlimpseClassifier(_Classifier):
         )
 
     @staticmethod
+    def describe(config) -> str:
+        """The model of config in a phrase, with its sizes (a shipped model's card)."""
+        return (
+            f"{config.T} glimpses of {config.read_n}x{config.read_n}, one LSTM of "
+            f"{config.dec_size} units (differentiable RAM)"
+        )
+
+    @staticmethod
     def check_config(config) -> None:
         """DrawError for settings of config this model cannot take (its registry entry's
         check)."""
@@ -176,6 +184,11 @@ class ConvClassifier(_Classifier):
     @staticmethod
     def arguments(config) -> dict:
         return dict(hidden=config.class_hidden)
+
+    @staticmethod
+    def describe(config) -> str:
+        """The model of config in a phrase, with its sizes (a shipped model's card)."""
+        return f"two convolution layers and a hidden layer of {config.class_hidden} units"
 
     def __init__(self, image_shape, hidden=128, **kwargs):
         super().__init__(image_shape, **kwargs)

@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from draw.errors import DrawError, first_line
 from draw.files import atomic_folder
-from draw.models import CLASSIFIERS
+from draw.models import task_of
+from draw.registry import CLASSIFICATION
 
 
 def latents(seed, T: int, n, z_size: int):
@@ -45,7 +46,7 @@ def archive(model) -> keras.export.ExportArchive:
     classifier: classify)."""
     T, z_size = model.config.T, model.config.z_size
     image = tf.TensorSpec([None, model.B, model.A, model.C], tf.float32, name="images")
-    if model.config.model in CLASSIFIERS:
+    if task_of(model.config) is CLASSIFICATION:
         return _classifier_archive(model, image)
     seed = tf.TensorSpec([], tf.int64, name="seed")
 

@@ -25,9 +25,10 @@ from PIL import Image
 from draw import distribute, figures
 from draw.app.output_dir import Output
 from draw.errors import DrawError
-from draw.models import CLASSIFIERS
+from draw.models import check_glimpses, check_kernels, names_of, task_of
 from draw.options import SEED_LIMIT, check_fields, option
 from draw.progress import Progress
+from draw.registry import CLASSIFICATION
 from draw.sampling import (
     DECODE_BATCH,
     fix_step_latents,
@@ -60,7 +61,7 @@ class Options:
         choices=INTERPOLATE_FROM,
     )
     kernels: bool = option(
-        False, "PNG of the learned first-layer conv kernels (--model other than draw)."
+        False, "PNG of the learned first-layer conv kernels (a --model with convolution layers)."
     )
     show_attention: bool = option(False, "Draw the read and write glimpses on the GIFs.")
     glimpses: bool = option(
@@ -101,7 +102,7 @@ class Options:
         if self.show_attention and not (config.read_attn or config.write_attn):
             raise DrawError("--show_attention needs a model with read or write attention")
         if self.kernels:
-            figures.check_has_kernels(config)
+            check_kernels(config)
         if image_shape is not None and self.modes():
             needed = max(memory_needed(mode, self, config, image_shape) for mode in self.modes())
             what = f"--num_samples={self.num_samples} with --{', --'.join(self.modes())}"
@@ -110,11 +111,11 @@ class Options:
     def _validate_classifier(self, config) -> None:
         """A classifier has only --glimpses (glimpse_classifier) and --export; a DRAW model
         has every mode but --glimpses."""
-        if config.model not in CLASSIFIERS:
+        if task_of(config) is not CLASSIFICATION:
             if self.glimpses:
                 raise DrawError(
-                    "--glimpses is for --model=glimpse_classifier; a DRAW model shows its "
-                    "glimpses with --reconstruct --show_attention"
+                    f"--glimpses is for --model={names_of(lambda entry: entry.glimpses)}; a "
+                    "DRAW model shows its glimpses with --reconstruct --show_attention"
                 )
             return
         for mode in self.modes():
@@ -123,8 +124,8 @@ class Options:
                     f"--{mode} is for the DRAW models; --model={config.model} is a classifier "
                     "(--glimpses or --export=DIR)"
                 )
-        if self.glimpses and config.model != "glimpse_classifier":
-            raise DrawError(f"--glimpses needs --model=glimpse_classifier, not {config.model}")
+        if self.glimpses:
+            check_glimpses(config)
 
 
 def memory_needed(mode: str, options: Options, config, image_shape) -> int:

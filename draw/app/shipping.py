@@ -25,7 +25,8 @@ from draw.config import DrawConfig, fields_with_role
 from draw.configure import make_config
 from draw.errors import DrawError
 from draw.files import atomic_folder, atomic_write
-from draw.models import CLASSIFIERS
+from draw.models import MODELS, task_of
+from draw.registry import CLASSIFICATION
 from draw.run_dir import WEIGHTS_FILE, RunDir, default_logdir, load_trained_model
 
 OUTPUT_ROOT = os.path.join("runs", "pretrained")
@@ -206,11 +207,9 @@ def hardware() -> str:
 
 def _classifier_card(name: str, facts: dict) -> str:
     c, figures = facts["config"], facts["classification"]
-    what = {
-        "glimpse_classifier": f"{c.T} glimpses of {c.read_n}x{c.read_n}, one LSTM of "
-        f"{c.dec_size} units (differentiable RAM)",
-        "conv_classifier": f"two convolution layers and a hidden layer of {c.class_hidden} units",
-    }[c.model]
+    entry = MODELS[c.model]
+    what = entry.description(c)
+    glimpses = f"\n    python generate.py --pretrained={name} --glimpses" if entry.glimpses else ""
     rows = [
         (
             "Test error",
@@ -235,8 +234,7 @@ trained for {facts["step"]:,} iterations.
 
 Use it:
 
-    python evaluate.py --pretrained={name}
-    python generate.py --pretrained={name} --glimpses
+    python evaluate.py --pretrained={name}{glimpses}
 
 or from Python: `from draw import api; api.classify(api.load("{name}"), images)` with
 images `[n, {c.clutter_size}, {c.clutter_size}, 1]` in [0, 1] (docs/cluttered.md).
@@ -249,7 +247,7 @@ def _class_error_text(k: int, error) -> str:
 
 def card(name: str, facts: dict) -> str:
     """The README.md of a shipped model, from facts (see package)."""
-    if facts["config"].model in CLASSIFIERS:
+    if task_of(facts["config"]) is CLASSIFICATION:
         return _classifier_card(name, facts)
     c, bound = facts["config"], facts["elbo"]
     note = INITIALISATION_NOTES.get(c.lstm_init, "")
