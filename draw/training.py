@@ -49,7 +49,7 @@ from draw.run_dir import (
     restore_newest,
     tf_path,
 )
-from draw.train_step import TrainStep, test_step
+from draw.train_step import TrainStep, forward, test_step
 
 NUM_SUMMARY_IMAGES = 64
 NUM_DRAWING_IMAGES = 8  # test images whose drawing, step by step, goes to TensorBoard
@@ -179,22 +179,25 @@ class Trainer:
         )
         self.checkpoint_dir = distribute.WorkerCheckpointDir(self.strategy, run.checkpoint_dir)
         self.manager = None  # made by train(), which may first delete an old run
-        # Every model computation runs on the replicas (strategy.run); results are replica
-        # 0's (the same on every replica: the metrics are read separately, aggregated).
+        # Every model computation runs on the replicas (strategy.run), each replica with its
+        # slice of the global batch's noise; results are replica 0's (the metrics are read
+        # separately, aggregated).
         jit = config.jit_compile
         self.train_fn = TrainStep(self.model, self.strategy, jit)
         on_replicas = functools.partial(distribute.replica_function, self.strategy)
         self.test_fn = on_replicas(functools.partial(test_step, self.model), jit)
-        self.reconstruct_fn = on_replicas(lambda x: tf.sigmoid(self.model(x)["canvas"][-1]), jit)
+        self.reconstruct_fn = on_replicas(
+            lambda x: tf.sigmoid(forward(self.model, x)["canvas"][-1]), jit
+        )
         self.drawing_fn = on_replicas(
             lambda x: {
                 k: tf.sigmoid(v) if k == "canvas" else v
-                for k, v in self.model(x).items()
+                for k, v in forward(self.model, x).items()
                 if k in ("canvas", "read_window", "write_window")
             },
             jit,
         )
-        self.glimpse_fn = on_replicas(lambda x: self.model(x)["read_window"], jit)
+        self.glimpse_fn = on_replicas(lambda x: forward(self.model, x)["read_window"], jit)
         self.sample_fn = on_replicas(
             lambda: tf.sigmoid(self.model.generate(NUM_SUMMARY_IMAGES)["canvas"][-1]), jit
         )
