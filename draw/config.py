@@ -27,6 +27,33 @@ from draw.options import (
     option,
 )
 
+# Values that differ from the dataclass defaults (which are the jang preset).
+PRESETS: dict[str, dict] = {
+    "jang": {},
+    "paper_mnist": {"T": 64, "z_size": 100, "read_n": 2, "write_n": 5},
+    "paper_svhn": {
+        "dataset": "svhn",
+        "color": "rgb",
+        "enc_size": 800,
+        "dec_size": 800,
+        "z_size": 100,
+        "T": 32,
+        "read_n": 12,
+        "write_n": 12,
+    },
+    "cluttered_mnist": {
+        "dataset": "cluttered_mnist",
+        "binarize": "none",
+        "model": "glimpse_classifier",
+        "T": 8,
+        "read_n": 12,
+        "learning_rate": 5e-4,
+        "beta_1": 0.9,
+        "adam_epsilon": 1e-7,
+        "train_iters": 30000,
+    },
+}
+
 
 @dataclass
 class DrawConfig:
@@ -219,7 +246,7 @@ class DrawConfig:
         "read 2x2, write 5x5), paper_svhn (DRAW paper's SVHN: 800 LSTM units, z=100, T=32, "
         "12x12 read and write, RGB), cluttered_mnist (DRAW paper's Table 1: 8 glimpses of "
         "12x12 on 100x100 cluttered MNIST, one LSTM of 256 units; --T=4 for 4 glimpses).",
-        choices=("jang", "paper_mnist", "paper_svhn", "cluttered_mnist"),
+        choices=tuple(PRESETS),
         kind="model",
     )
 
@@ -275,32 +302,6 @@ CLASSIFIER_ERA_DEFAULTS = {
 
 _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 
-# Values that differ from the dataclass defaults (which are the jang preset).
-PRESETS: dict[str, dict] = {
-    "jang": {},
-    "paper_mnist": {"T": 64, "z_size": 100, "read_n": 2, "write_n": 5},
-    "paper_svhn": {
-        "dataset": "svhn",
-        "color": "rgb",
-        "enc_size": 800,
-        "dec_size": 800,
-        "z_size": 100,
-        "T": 32,
-        "read_n": 12,
-        "write_n": 12,
-    },
-    "cluttered_mnist": {
-        "dataset": "cluttered_mnist",
-        "binarize": "none",
-        "model": "glimpse_classifier",
-        "T": 8,
-        "read_n": 12,
-        "learning_rate": 5e-4,
-        "beta_1": 0.9,
-        "adam_epsilon": 1e-7,
-        "train_iters": 30000,
-    },
-}
 
 check_kinds(DrawConfig)
 
