@@ -4,6 +4,7 @@ imports plain helpers from here and never from another test module."""
 
 import hashlib
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -18,6 +19,25 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The logical CPU devices conftest.py splits the CPU into (for the tf.distribute tests).
 LOGICAL_CPUS = 2
+
+
+# The docs' code blocks (tests/test_docs.py runs the Python ones, tests/test_extending.py
+# follows docs/extending.md's recipes).
+
+# A fenced block: its fence may be indented (in a list item); its code is indented as much.
+CODE_BLOCK = re.compile(r"^([ \t]*)```(\w*)[ \t]*\n(.*?)^\1```", re.S | re.M)
+# The first line of a block that is a file of a recipe of docs/extending.md (a new file, or
+# lines added at the end of one), not code to run.
+RECIPE_EDIT = re.compile(r"\A#\s*(new file|add to):\s*(\S+)\s*\n")
+
+
+def code_blocks(text):
+    """(language, code) of every fenced block of Markdown text, in order; the fence's
+    indentation is removed from the code."""
+    return [
+        (language, "".join(line.removeprefix(indent) for line in code.splitlines(True)))
+        for indent, language, code in CODE_BLOCK.findall(text)
+    ]
 
 
 # Tiny models and data.

@@ -5,40 +5,31 @@ folder, with the shipped models."""
 import glob
 import os
 import re
-import textwrap
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import RECIPE_EDIT, REPO, code_blocks
 
 DOCS = ["README.md"] + sorted(
     os.path.relpath(path, REPO) for path in glob.glob(os.path.join(REPO, "docs", "*.md"))
 )
-# A fence may be indented (in a list item); its code is indented as much.
-BLOCK = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```", re.S | re.M)
 FENCE = re.compile(r"^[ \t]*```(\w*)", re.M)
-
-
-# The first line of a block that is a file of a recipe of docs/extending.md, not code to run
-# here (tests/test_extending.py writes it into a copy of the repository).
-RECIPE_FILE = re.compile(r"# (new file|add to): ")
 
 
 def blocks_of(text):
     """The code of every Python block of Markdown text, its fence's indentation removed,
-    but the files of recipes."""
-    blocks = [textwrap.dedent(code) for _, code in BLOCK.findall(text)]
-    return [code for code in blocks if not RECIPE_FILE.match(code)]
-
-
-# The recipes of docs/extending.md: files to write, not code to run here.
-RECIPE_FILES = ("# new file:", "# add to:")
+    but the files of recipes (tests/test_extending.py writes them into a copy of the
+    repository)."""
+    return [
+        code
+        for language, code in code_blocks(text)
+        if language == "python" and not RECIPE_EDIT.match(code)
+    ]
 
 
 def python_blocks(name):
-    """The Python blocks of a doc that run as code (not a recipe's files)."""
-    blocks = blocks_of(open(os.path.join(REPO, name)).read())
-    return [code for code in blocks if not code.startswith(RECIPE_FILES)]
+    """The Python blocks of a doc that run as code."""
+    return blocks_of(open(os.path.join(REPO, name)).read())
 
 
 def test_indented_fences_are_found():

@@ -11,14 +11,11 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import RECIPE_EDIT, REPO, code_blocks
 
 GUIDE = os.path.join(REPO, "docs", "extending.md")
 RECIPES = ("A model variant", "A dataset", "An evaluation measure")
 MAX_FILES = 3
-# A fence may be indented (in a list item); its code is indented as much.
-BLOCK = re.compile(r"^([ \t]*)```(\w*)[ \t]*\n(.*?)^\1```", re.S | re.M)
-EDIT = re.compile(r"\A#\s*(new file|add to):\s*(\S+)\s*\n")
 # What a copy of the repository leaves out: version control, runs, caches, builds.
 NOT_COPIED = shutil.ignore_patterns(
     ".git", "runs", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "build", "dist"
@@ -31,19 +28,12 @@ def sections(text):
     return {heading: body for heading, body in zip(parts[1::2], parts[2::2])}
 
 
-def dedent_block(indent, code):
-    return "".join(
-        line[len(indent) :] if line.startswith(indent) else line for line in code.splitlines(True)
-    )
-
-
 def recipe(name):
     """The recipe of the section name: its edits [(action, path, text)] and shell blocks."""
     body = sections(open(GUIDE).read())[name]
     edits, commands = [], []
-    for indent, language, code in BLOCK.findall(body):
-        code = dedent_block(indent, code)
-        match = EDIT.match(code)
+    for language, code in code_blocks(body):
+        match = RECIPE_EDIT.match(code)
         if match:
             edits.append((match.group(1), match.group(2), code))
         elif language == "bash":
@@ -75,16 +65,14 @@ def test_block_headers_are_read():
         "## Other\n```bash\nexit 1\n```\n"
     )
     body = sections(text)["A dataset"]
-    found = [
-        (language, dedent_block(indent, code)) for indent, language, code in BLOCK.findall(body)
-    ]
+    found = code_blocks(body)
     assert found == [
         ("python", "# new file: data/toy.py\nx = 1\n"),
         ("python", "# add to: data/__init__.py\ny = 2\n"),
         ("bash", "python train.py\n"),
     ]
-    assert EDIT.match(found[0][1]).groups() == ("new file", "data/toy.py")
-    assert EDIT.match(found[1][1]).groups() == ("add to", "data/__init__.py")
+    assert RECIPE_EDIT.match(found[0][1]).groups() == ("new file", "data/toy.py")
+    assert RECIPE_EDIT.match(found[1][1]).groups() == ("add to", "data/__init__.py")
 
 
 @pytest.mark.parametrize("name", RECIPES)
