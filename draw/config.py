@@ -306,6 +306,11 @@ _JSON_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str}
 check_kinds(DrawConfig)
 
 
+def preset_config(name: str) -> DrawConfig:
+    """The configuration of the preset `name` as it is (what a run's values differ from)."""
+    return DrawConfig(preset=name, **PRESETS[name])
+
+
 def kind_of(name: str) -> Kind:
     """What the DrawConfig field `name` is."""
     return KINDS[DrawConfig.__dataclass_fields__[name].metadata["kind"]]

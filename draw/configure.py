@@ -12,7 +12,7 @@ implies, the settings it takes and its own checks; this module applies them, and
 
 from __future__ import annotations
 
-from draw.config import PRESETS, DrawConfig, check_values, fields_in_group
+from draw.config import PRESETS, DrawConfig, check_values, fields_in_group, preset_config
 from draw.data import DATASETS
 from draw.errors import DrawError
 from draw.models import MODELS
@@ -106,7 +106,7 @@ def _check_model(config: DrawConfig) -> None:
     """The model settings the chosen model does not take (those of the other task, another
     model's own), given away from the preset's value; then the model's own checks."""
     entry = MODELS[config.model]
-    preset = DrawConfig(preset=config.preset, **PRESETS[config.preset])
+    preset = preset_config(config.preset)
     changed = [
         name
         for name in fields_in_group("model")

@@ -24,7 +24,7 @@ from draw.app.results import (
     write_comparison,
     write_results,
 )
-from draw.config import PRESETS, DrawConfig, fields_with_role
+from draw.config import DrawConfig, fields_with_role, preset_config
 from draw.data import load_dataset
 from draw.errors import DrawError
 from draw.files import atomic_write
@@ -147,7 +147,7 @@ def gather_compare_runs(argv: list[str]) -> list[str]:
 def config_summary(config: DrawConfig) -> str:
     """The preset's name and the model fields that differ from it, e.g. `jang T=5
     noread_attn`."""
-    preset = DrawConfig(preset=config.preset, **PRESETS[config.preset])
+    preset = preset_config(config.preset)
     parts = [config.preset]
     for name in fields_with_role("model"):
         value = getattr(config, name)

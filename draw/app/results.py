@@ -39,11 +39,17 @@ def flat_row(record: dict) -> dict:
     return row
 
 
-def format_table(rows: list[dict]) -> str:
-    """rows as an aligned text table (floats with two decimals)."""
+def _columns(rows: list[dict]) -> list[str]:
+    """The union of the rows' columns, in the order they first appear."""
     columns = []
     for row in rows:
         columns += [c for c in row if c not in columns]
+    return columns
+
+
+def format_table(rows: list[dict]) -> str:
+    """rows as an aligned text table (floats with two decimals)."""
+    columns = _columns(rows)
 
     def text(value):
         if value is None:
@@ -66,11 +72,8 @@ _NUMBERED = re.compile(r"^(\d+)-.*\.json$")
 
 def to_csv(rows: list[dict]) -> str:
     """rows of flat {column: value} as CSV text; the columns are the union, in order."""
-    columns = []
-    for row in rows:
-        columns += [c for c in row if c not in columns]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=_columns(rows), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
